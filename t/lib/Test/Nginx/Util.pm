@@ -217,7 +217,8 @@ sub run_test {
     }
 
     if (defined(my $init = section($block, 'init'))) {
-        eval $init;
+        # in package main, where the test file's helpers were imported
+        eval "package main;\n#line 1 \"init\"\n$init";
         if ($@) {
             Test::More::fail("$name - init: $@");
         }
