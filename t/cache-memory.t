@@ -1,0 +1,225 @@
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+
+# the backends count their requests in logs/backend*.log, empty at start
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->{init} //= [q{truncate $_, 0 for glob "$ENV{TEST_NGINX_SERVROOT}/logs/backend*.log";}];
+});
+no_long_string();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a large response (many pages) is stored and served whole
+--- http_config
+gw_cache_zone c size=4m max_object=1m;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/big.txt;
+}
+location = /big.txt {
+    root $TEST_NGINX_HTML_DIR;
+}
+--- user_files eval
+">>> big.txt\n" . CORE::join("", map { sprintf("line %06d of the large file\n", $_) } 1 .. 20000)
+--- request eval
+["GET /t", "GET /t"]
+--- response_body eval
+[CORE::join("", map { sprintf("line %06d of the large file\n", $_) } 1 .. 20000), CORE::join("", map { sprintf("line %06d of the large file\n", $_) } 1 .. 20000)]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 600000"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 2: a chunked response (no Content-Length) is stored; the hit has a length
+--- http_config
+gw_cache_zone c size=1m;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    echo "first part";
+    echo_flush;
+    echo_sleep 0.05;
+    echo "second part";
+}
+--- request eval
+["GET /t", "GET /t"]
+--- response_body eval
+["first part\nsecond part\n", "first part\nsecond part\n"]
+--- response_headers eval
+["X-Cache-Status: MISS\nTransfer-Encoding: chunked", "X-Cache-Status: HIT\nContent-Length: 23\n!Transfer-Encoding"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 3: a response over max_object passes through uncached
+--- http_config
+gw_cache_zone c size=1m max_object=4k;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/big.txt;
+}
+location /chunked {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    echo_duplicate 1000 "0123456789";
+}
+location = /big.txt {
+    root $TEST_NGINX_HTML_DIR;
+}
+--- user_files eval
+">>> big.txt\n" . ("a" x 5000)
+--- request eval
+["GET /t", "GET /t", "GET /chunked", "GET /chunked"]
+--- response_body eval
+["a" x 5000, "a" x 5000, "0123456789" x 1000, "0123456789" x 1000]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 4: a full zone evicts the least recently used entries, no errors
+--- http_config
+gw_cache_zone c size=64k max_object=8k;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    echo_duplicate 600 "0123456789";
+}
+--- request eval
+[(map { "GET /t/$_" } 1 .. 40), "GET /t/40", "GET /t/1"]
+--- response_body eval
+[("0123456789" x 600) x 42]
+--- response_headers eval
+[("X-Cache-Status: MISS") x 40, "X-Cache-Status: HIT", "X-Cache-Status: MISS"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 5: a static file through the cache (file buffers read into memory)
+--- http_config
+gw_cache_zone c size=1m;
+--- config
+location /static/ {
+    gw_cache c;
+    gw_cache_valid 10s;
+    alias $TEST_NGINX_HTML_DIR/;
+}
+--- user_files
+>>> a.html
+<p>hello</p>
+--- request eval
+["GET /static/a.html", "GET /static/a.html"]
+--- response_body eval
+["<p>hello</p>\n", "<p>hello</p>\n"]
+--- response_headers eval
+["X-Cache-Status: MISS\nContent-Type: text/html", "X-Cache-Status: HIT\nContent-Type: text/html\nContent-Length: 13"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 6: a cached location as an in-memory subrequest (SSI include set=)
+--- http_config
+gw_cache_zone c size=1m;
+log_format cnt "x";
+--- config
+location = /page.html {
+    ssi on;
+    root $TEST_NGINX_HTML_DIR;
+}
+location /part {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    access_log $TEST_NGINX_SERVROOT/logs/backend6.log cnt;
+    return 200 "part body";
+}
+location = /count {
+    alias $TEST_NGINX_SERVROOT/logs/backend6.log;
+}
+--- user_files
+>>> page.html
+[<!--# include virtual="/part" set="p" -->][<!--# echo var="p" -->]
+--- request eval
+["GET /page.html", "GET /page.html", "GET /count"]
+--- response_body eval
+["[][part body]\n", "[][part body]\n", "x\n"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 7: a cached location as a plain subrequest (SSI include); its key is its own URI
+--- http_config
+gw_cache_zone c size=1m;
+log_format cnt "x";
+--- config
+location = /page.html {
+    ssi on;
+    root $TEST_NGINX_HTML_DIR;
+}
+location /part {
+    gw_cache c;
+    gw_cache_valid 10s;
+    add_header X-Part $gw_cache_status;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    access_log $TEST_NGINX_SERVROOT/logs/backend7.log cnt;
+    return 200 "part body";
+}
+location = /count {
+    alias $TEST_NGINX_SERVROOT/logs/backend7.log;
+}
+--- user_files
+>>> page.html
+[<!--# include virtual="/part" -->][<!--# include virtual="/part?x=1" -->]
+--- request eval
+["GET /page.html", "GET /page.html", "GET /part?x=1", "GET /part", "GET /count"]
+--- response_body eval
+["[part body][part body]\n", "[part body][part body]\n", "part body", "part body", "x\nx\n"]
+--- response_headers eval
+["", "", "X-Cache-Status: HIT", "X-Cache-Status: HIT", ""]
+--- no_error_log
+[error]
+[alert]
+[emerg]
