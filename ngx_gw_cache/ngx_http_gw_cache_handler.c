@@ -380,6 +380,10 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
 
         ctx->status = NGX_HTTP_GW_CACHE_EXPIRED;
 
+        ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "gw_cache \"%V\" expired, etag:%d lm:%d age:%T",
+                       &ctx->key, e->etag_len, e->lm_len, now - e->stored);
+
         if (!e->no_stale && now - e->expires < e->stale_error) {
             ctx->stale_if_error = 1;
         }
@@ -685,17 +689,29 @@ ngx_http_gw_cache_set_conditions(ngx_http_request_t *r,
 {
     ngx_str_t         *c;
     ngx_uint_t         i, skip;
-    ngx_list_t         headers;
     ngx_list_part_t   *part;
     ngx_table_elt_t   *h, *nh;
 
-    if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
+    /* the list's "last" points into the struct: it stays where it is */
+
+    ctx->saved_headers = r->headers_in.headers;
+    ctx->saved_if_none_match = r->headers_in.if_none_match;
+    ctx->saved_if_modified_since = r->headers_in.if_modified_since;
+    ctx->saved_if_match = r->headers_in.if_match;
+    ctx->saved_if_unmodified_since = r->headers_in.if_unmodified_since;
+    ctx->saved_range = r->headers_in.range;
+    ctx->saved_if_range = r->headers_in.if_range;
+    ctx->saved_disable_nm = r->disable_not_modified;
+    ctx->headers_saved = 1;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
+    part = &ctx->saved_headers.part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -725,7 +741,7 @@ ngx_http_gw_cache_set_conditions(ngx_http_request_t *r,
             continue;
         }
 
-        nh = ngx_list_push(&headers);
+        nh = ngx_list_push(&r->headers_in.headers);
         if (nh == NULL) {
             return NGX_ERROR;
         }
@@ -733,17 +749,6 @@ ngx_http_gw_cache_set_conditions(ngx_http_request_t *r,
         *nh = h[i];
     }
 
-    ctx->saved_headers = r->headers_in.headers;
-    ctx->saved_if_none_match = r->headers_in.if_none_match;
-    ctx->saved_if_modified_since = r->headers_in.if_modified_since;
-    ctx->saved_if_match = r->headers_in.if_match;
-    ctx->saved_if_unmodified_since = r->headers_in.if_unmodified_since;
-    ctx->saved_range = r->headers_in.range;
-    ctx->saved_if_range = r->headers_in.if_range;
-    ctx->saved_disable_nm = r->disable_not_modified;
-    ctx->headers_saved = 1;
-
-    r->headers_in.headers = headers;
     r->headers_in.if_none_match = NULL;
     r->headers_in.if_modified_since = NULL;
     r->headers_in.if_match = NULL;
