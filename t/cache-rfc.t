@@ -34,14 +34,14 @@ location /backend {
 
 
 
-=== TEST 2: max-age=1 expires; the stale entry is fetched again (EXPIRED)
+=== TEST 2: max-age=2 expires; the stale entry is fetched again (EXPIRED)
 --- config
 location /t {
     gw_cache c;
     proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
 }
 location /backend {
-    add_header Cache-Control "max-age=1";
+    add_header Cache-Control "max-age=2";
     return 200 "ok\n";
 }
 location /sleep {
