@@ -195,6 +195,7 @@ typedef struct {
     unsigned                      failed:1;
     ngx_http_gw_cache_chunk_t    *body;
     ngx_http_gw_cache_chunk_t    *last;
+    u_char                       *small;       /* a small body, in the pool */
     off_t                         body_len;
 } ngx_http_gw_cache_capture_t;
 

@@ -47,6 +47,8 @@ static ngx_int_t ngx_http_gw_cache_take_stale(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_cache_capture(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_gw_cache_append(ngx_http_gw_cache_ctx_t *ctx,
+    u_char *p, size_t n);
 static void ngx_http_gw_cache_abandon(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
 static void ngx_http_gw_cache_commit(ngx_http_request_t *r,
@@ -1069,10 +1071,8 @@ static ngx_int_t
 ngx_http_gw_cache_capture(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx,
     ngx_buf_t *b)
 {
-    u_char                       *p;
-    size_t                        n, k, room;
+    size_t                        n, small;
     ngx_http_gw_cache_zone_t     *zone;
-    ngx_http_gw_cache_chunk_t    *c, *nc;
     ngx_http_gw_cache_capture_t  *cap;
 
     if (ngx_buf_special(b)) {
@@ -1086,13 +1086,57 @@ ngx_http_gw_cache_capture(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx,
     zone = ctx->zone;
     cap = &ctx->capture;
 
-    p = b->pos;
     n = b->last - b->pos;
 
     if (cap->body_len + (off_t) n > (off_t) zone->max_object) {
         return NGX_DECLINED;
     }
 
+    /* a small body waits in the pool: one allocation in the zone at the end */
+
+    small = ngx_pagesize / 2 - NGX_HTTP_GW_CACHE_CHUNK_HEAD;
+
+    if (cap->body == NULL && cap->body_len + n <= small) {
+
+        if (cap->small == NULL) {
+            cap->small = ngx_pnalloc(r->pool, small);
+            if (cap->small == NULL) {
+                return NGX_DECLINED;
+            }
+        }
+
+        ngx_memcpy(cap->small + cap->body_len, b->pos, n);
+        cap->body_len += n;
+
+        return NGX_OK;
+    }
+
+    if (cap->body == NULL && cap->body_len) {
+        /* it grew: what waited goes first */
+        n = (size_t) cap->body_len;
+        cap->body_len = 0;
+
+        if (ngx_http_gw_cache_append(ctx, cap->small, n) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return ngx_http_gw_cache_append(ctx, b->pos, b->last - b->pos);
+}
+
+
+/* copies bytes into the zone's pages, a page taken at a time */
+
+static ngx_int_t
+ngx_http_gw_cache_append(ngx_http_gw_cache_ctx_t *ctx, u_char *p, size_t n)
+{
+    size_t                        k, room;
+    ngx_http_gw_cache_zone_t     *zone;
+    ngx_http_gw_cache_chunk_t    *c, *nc;
+    ngx_http_gw_cache_capture_t  *cap;
+
+    zone = ctx->zone;
+    cap = &ctx->capture;
     room = ngx_pagesize - NGX_HTTP_GW_CACHE_CHUNK_HEAD;
 
     while (n) {
@@ -1180,28 +1224,23 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    /* a small body moves from its page into a chunk of its own size */
+    /* a small body: one chunk of its size */
 
-    if (cap->body && cap->body->next == NULL
-        && cap->body->len + NGX_HTTP_GW_CACHE_CHUNK_HEAD <= ngx_pagesize / 2)
-    {
-        size = NGX_HTTP_GW_CACHE_CHUNK_HEAD + cap->body->len;
+    if (cap->body == NULL && cap->body_len) {
+        size = NGX_HTTP_GW_CACHE_CHUNK_HEAD + (size_t) cap->body_len;
 
-        c = ngx_slab_alloc_locked(shpool, size);
+        c = ngx_http_gw_cache_alloc_locked(zone, size);
         if (c == NULL) {
-            goto entry;
+            goto failed;
         }
 
         c->next = NULL;
-        c->len = cap->body->len;
-        ngx_memcpy(c->data, cap->body->data, c->len);
+        c->len = (size_t) cap->body_len;
+        ngx_memcpy(c->data, cap->small, c->len);
 
-        ngx_slab_free_locked(shpool, cap->body);
         cap->body = c;
         cap->last = c;
     }
-
-entry:
 
     size = offsetof(ngx_http_gw_cache_entry_t, data)
            + cap->vary.len + cap->match.len + cap->etag.len
