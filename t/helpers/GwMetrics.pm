@@ -192,6 +192,8 @@ sub chromium {
                   '--disable-component-update', '--disable-sync',
                   '--disable-dev-shm-usage', '--enable-logging=stderr',
                   '--v=0', "--user-data-dir=$profile",
+                  # 6000 and others are "unsafe" ports to Chromium (X11)
+                  "--explicitly-allowed-ports=$ENV{TEST_NGINX_SERVER_PORT}",
                   "--virtual-time-budget=$o{budget}");
 
     my $dom = `@common --dump-dom '$o{url}' 2>'$profile/dom.err'`;
