@@ -33,7 +33,7 @@ static size_t ngx_http_gw_metrics_overflow_key(u_char *key, size_t len,
 static void ngx_http_gw_metrics_observe(ngx_atomic_t *slots, uint64_t *bounds,
     ngx_uint_t nbuckets, ngx_msec_int_t ms);
 static ngx_int_t ngx_http_gw_metrics_variable(ngx_http_request_t *r,
-    ngx_int_t index, ngx_str_t *value);
+    ngx_http_gw_metrics_var_t *var, ngx_str_t *value);
 
 
 static ngx_str_t  ngx_http_gw_metrics_route_name = ngx_string("route");
@@ -60,6 +60,7 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
     ngx_http_gw_metrics_node_t       *node;
     ngx_http_gw_metrics_part_t        parts[NGX_HTTP_GW_METRICS_MAX_PARTS];
     ngx_http_upstream_state_t        *state;
+    ngx_http_gw_metrics_var_t        *var;
     ngx_http_gw_metrics_label_t      *label;
     ngx_http_core_loc_conf_t         *clcf;
     ngx_http_gw_metrics_loc_conf_t   *mlcf;
@@ -229,15 +230,19 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
 
     /* the other modules' outcomes, when they are loaded and took part */
 
-    if (mcf->auth_result != NGX_ERROR
-        && ngx_http_gw_metrics_variable(r, mcf->auth_result, &values[1])
-           == NGX_OK)
+    var = mcf->vars;
+
+    if (ngx_http_gw_metrics_variable(r,
+                                 &var[NGX_HTTP_GW_METRICS_VAR_AUTH_RESULT],
+                                 &values[1])
+        == NGX_OK)
     {
         names[1] = ngx_http_gw_metrics_result_name;
 
-        if (mcf->auth_method == NGX_ERROR
-            || ngx_http_gw_metrics_variable(r, mcf->auth_method, &values[0])
-               != NGX_OK)
+        if (ngx_http_gw_metrics_variable(r,
+                                 &var[NGX_HTTP_GW_METRICS_VAR_AUTH_METHOD],
+                                 &values[0])
+            != NGX_OK)
         {
             ngx_str_set(&values[0], "none");
         }
@@ -249,9 +254,10 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         }
     }
 
-    if (mcf->rate_status != NGX_ERROR
-        && ngx_http_gw_metrics_variable(r, mcf->rate_status, &values[0])
-           == NGX_OK)
+    if (ngx_http_gw_metrics_variable(r,
+                                 &var[NGX_HTTP_GW_METRICS_VAR_RATE_STATUS],
+                                 &values[0])
+        == NGX_OK)
     {
         node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_RATE,
                                           &ngx_http_gw_metrics_result_name,
@@ -261,9 +267,10 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         }
     }
 
-    if (mcf->cache_status != NGX_ERROR
-        && ngx_http_gw_metrics_variable(r, mcf->cache_status, &values[0])
-           == NGX_OK)
+    if (ngx_http_gw_metrics_variable(r,
+                                 &var[NGX_HTTP_GW_METRICS_VAR_CACHE_STATUS],
+                                 &values[0])
+        == NGX_OK)
     {
         node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_CACHE,
                                           &ngx_http_gw_metrics_status_name,
@@ -273,11 +280,9 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         }
     }
 
-    if (mcf->compose_parts == NGX_ERROR) {
-        return NGX_OK;
-    }
-
-    rc = ngx_http_gw_metrics_variable(r, mcf->compose_parts, &value);
+    rc = ngx_http_gw_metrics_variable(r,
+                                 &var[NGX_HTTP_GW_METRICS_VAR_COMPOSE_PARTS],
+                                 &value);
     if (rc != NGX_OK) {
         return NGX_OK;
     }
@@ -304,12 +309,20 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_gw_metrics_variable(ngx_http_request_t *r, ngx_int_t index,
-    ngx_str_t *value)
+ngx_http_gw_metrics_variable(ngx_http_request_t *r,
+    ngx_http_gw_metrics_var_t *var, ngx_str_t *value)
 {
     ngx_http_variable_value_t  *vv;
 
-    vv = ngx_http_get_indexed_variable(r, index);
+    if (var->index != NGX_ERROR) {
+        vv = ngx_http_get_indexed_variable(r, var->index);
+
+    } else if (var->by_name) {
+        vv = ngx_http_get_variable(r, &var->name, var->key);
+
+    } else {
+        return NGX_DECLINED;
+    }
 
     if (vv == NULL || vv->not_found || vv->len == 0) {
         return NGX_DECLINED;

@@ -25,7 +25,8 @@ static ngx_shm_zone_t *ngx_http_gw_metrics_find_zone(ngx_conf_t *cf,
     ngx_http_gw_metrics_main_conf_t *mcf, ngx_str_t *name);
 static ngx_int_t ngx_http_gw_metrics_label_name_valid(ngx_str_t *name);
 static ngx_int_t ngx_http_gw_metrics_variable_index(ngx_conf_t *cf,
-    char *name);
+    ngx_str_t *name);
+static ngx_int_t ngx_http_gw_metrics_init_module(ngx_cycle_t *cycle);
 
 static char *ngx_http_gw_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -109,7 +110,7 @@ ngx_module_t  ngx_http_gw_metrics_module = {
     ngx_http_gw_metrics_commands,          /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_gw_metrics_init_module,       /* init module */
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -123,6 +124,15 @@ ngx_module_t  ngx_http_gw_metrics_module = {
 static uint64_t  ngx_http_gw_metrics_default_buckets[] = {
     5000, 10000, 25000, 50000, 100000, 250000, 500000,
     1000000, 2500000, 5000000, 10000000
+};
+
+
+static ngx_str_t  ngx_http_gw_metrics_var_names[] = {
+    ngx_string("gw_auth_method"),
+    ngx_string("gw_auth_result"),
+    ngx_string("gw_rate_status"),
+    ngx_string("gw_cache_status"),
+    ngx_string("gw_compose_parts")
 };
 
 
@@ -650,6 +660,7 @@ ngx_http_gw_metrics_show(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static void *
 ngx_http_gw_metrics_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_uint_t                        i;
     ngx_http_gw_metrics_main_conf_t  *mcf;
 
     mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_metrics_main_conf_t));
@@ -669,11 +680,10 @@ ngx_http_gw_metrics_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    mcf->auth_method = NGX_ERROR;
-    mcf->auth_result = NGX_ERROR;
-    mcf->rate_status = NGX_ERROR;
-    mcf->cache_status = NGX_ERROR;
-    mcf->compose_parts = NGX_ERROR;
+    for (i = 0; i < NGX_HTTP_GW_METRICS_NVARS; i++) {
+        mcf->vars[i].name = ngx_http_gw_metrics_var_names[i];
+        mcf->vars[i].index = NGX_ERROR;
+    }
 
     return mcf;
 }
@@ -826,9 +836,8 @@ ngx_http_gw_metrics_find_zone(ngx_conf_t *cf,
  */
 
 static ngx_int_t
-ngx_http_gw_metrics_variable_index(ngx_conf_t *cf, char *name)
+ngx_http_gw_metrics_variable_index(ngx_conf_t *cf, ngx_str_t *name)
 {
-    ngx_str_t                   s;
     ngx_uint_t                  i;
     ngx_hash_key_t             *key;
     ngx_http_core_main_conf_t  *cmcf;
@@ -839,16 +848,13 @@ ngx_http_gw_metrics_variable_index(ngx_conf_t *cf, char *name)
         return NGX_ERROR;
     }
 
-    s.data = (u_char *) name;
-    s.len = ngx_strlen(name);
-
     key = cmcf->variables_keys->keys.elts;
 
     for (i = 0; i < cmcf->variables_keys->keys.nelts; i++) {
-        if (key[i].key.len == s.len
-            && ngx_strncmp(key[i].key.data, s.data, s.len) == 0)
+        if (key[i].key.len == name->len
+            && ngx_strncmp(key[i].key.data, name->data, name->len) == 0)
         {
-            return ngx_http_get_variable_index(cf, &s);
+            return ngx_http_get_variable_index(cf, name);
         }
     }
 
@@ -859,6 +865,7 @@ ngx_http_gw_metrics_variable_index(ngx_conf_t *cf, char *name)
 static ngx_int_t
 ngx_http_gw_metrics_init(ngx_conf_t *cf)
 {
+    ngx_uint_t                        i;
     ngx_http_handler_pt              *h;
     ngx_http_core_main_conf_t        *cmcf;
     ngx_http_gw_metrics_main_conf_t  *mcf;
@@ -869,16 +876,10 @@ ngx_http_gw_metrics_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    mcf->auth_method = ngx_http_gw_metrics_variable_index(cf,
-                                                          "gw_auth_method");
-    mcf->auth_result = ngx_http_gw_metrics_variable_index(cf,
-                                                          "gw_auth_result");
-    mcf->rate_status = ngx_http_gw_metrics_variable_index(cf,
-                                                          "gw_rate_status");
-    mcf->cache_status = ngx_http_gw_metrics_variable_index(cf,
-                                                          "gw_cache_status");
-    mcf->compose_parts = ngx_http_gw_metrics_variable_index(cf,
-                                                        "gw_compose_parts");
+    for (i = 0; i < NGX_HTTP_GW_METRICS_NVARS; i++) {
+        mcf->vars[i].index = ngx_http_gw_metrics_variable_index(cf,
+                                                        &mcf->vars[i].name);
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -888,6 +889,52 @@ ngx_http_gw_metrics_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_gw_metrics_log_handler;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A module loaded after this one may define its variables in its own
+ * postconfiguration, after ours: those are found here, by name, once the
+ * configuration's variables hash exists.
+ */
+
+static ngx_int_t
+ngx_http_gw_metrics_init_module(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                        i;
+    ngx_http_variable_t              *v;
+    ngx_http_gw_metrics_var_t        *var;
+    ngx_http_core_main_conf_t        *cmcf;
+    ngx_http_gw_metrics_main_conf_t  *mcf;
+
+    if (ngx_get_conf(cycle->conf_ctx, ngx_http_module) == NULL) {
+        return NGX_OK;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                              ngx_http_gw_metrics_module);
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+
+    if (mcf == NULL || cmcf == NULL || mcf->zones.nelts == 0) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < NGX_HTTP_GW_METRICS_NVARS; i++) {
+        var = &mcf->vars[i];
+
+        if (var->index != NGX_ERROR) {
+            continue;
+        }
+
+        var->key = ngx_hash_key(var->name.data, var->name.len);
+
+        v = ngx_hash_find(&cmcf->variables_hash, var->key, var->name.data,
+                          var->name.len);
+
+        var->by_name = (v != NULL);
+    }
 
     return NGX_OK;
 }

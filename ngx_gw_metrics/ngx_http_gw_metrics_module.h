@@ -103,14 +103,33 @@ typedef struct {
 } ngx_http_gw_metrics_zone_t;
 
 
+/* the other modules' variables that the families read */
+enum {
+    NGX_HTTP_GW_METRICS_VAR_AUTH_METHOD = 0,
+    NGX_HTTP_GW_METRICS_VAR_AUTH_RESULT,
+    NGX_HTTP_GW_METRICS_VAR_RATE_STATUS,
+    NGX_HTTP_GW_METRICS_VAR_CACHE_STATUS,
+    NGX_HTTP_GW_METRICS_VAR_COMPOSE_PARTS,
+    NGX_HTTP_GW_METRICS_NVARS
+};
+
+
+/*
+ * A variable of another module: by index when it was defined before our
+ * postconfiguration, by name when its module defined it later, or absent.
+ */
+typedef struct {
+    ngx_str_t                     name;
+    ngx_int_t                     index;        /* NGX_ERROR: not indexed */
+    ngx_uint_t                    key;
+    ngx_uint_t                    by_name;
+} ngx_http_gw_metrics_var_t;
+
+
 typedef struct {
     ngx_array_t                   zones;        /* ngx_shm_zone_t * */
     ngx_array_t                  *buckets;      /* uint64_t, microseconds */
-    ngx_int_t                     auth_method;  /* variable indexes, or -1 */
-    ngx_int_t                     auth_result;
-    ngx_int_t                     rate_status;
-    ngx_int_t                     cache_status;
-    ngx_int_t                     compose_parts;
+    ngx_http_gw_metrics_var_t     vars[NGX_HTTP_GW_METRICS_NVARS];
 } ngx_http_gw_metrics_main_conf_t;
 
 
