@@ -19,6 +19,7 @@
 
 static ngx_int_t ngx_http_gw_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static void ngx_http_gw_metrics_carry_over(ngx_shm_zone_t *shm_zone);
 static ngx_int_t ngx_http_gw_metrics_same_buckets(
     ngx_http_gw_metrics_shctx_t *sh, ngx_array_t *buckets);
 static ngx_shm_zone_t *ngx_http_gw_metrics_find_zone(ngx_conf_t *cf,
@@ -221,6 +222,8 @@ ngx_http_gw_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         sh->heads[i] = NULL;
     }
 
+    ngx_http_gw_metrics_carry_over(shm_zone);
+
     return NGX_OK;
 
 too_small:
@@ -230,6 +233,109 @@ too_small:
                   &shm_zone->shm.name, zone->max_series);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * A reload that changes a zone's size gets a new segment: the series of
+ * the old one, still mapped while the new cycle is made, are copied in, so
+ * that a resize does not reset the counters.
+ */
+
+static void
+ngx_http_gw_metrics_carry_over(ngx_shm_zone_t *shm_zone)
+{
+    ngx_uint_t                    i, n, copied;
+    ngx_list_part_t              *part;
+    ngx_shm_zone_t               *oshm;
+    ngx_http_gw_metrics_zone_t   *zone, *ozone;
+    ngx_http_gw_metrics_node_t   *node, *copy;
+    ngx_http_gw_metrics_shctx_t  *sh, *osh;
+
+    if (ngx_is_init_cycle(ngx_cycle)) {
+        return;
+    }
+
+    zone = shm_zone->data;
+    sh = zone->sh;
+    ozone = NULL;
+
+    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+    oshm = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            oshm = part->elts;
+            i = 0;
+        }
+
+        if (oshm[i].tag == &ngx_http_gw_metrics_module
+            && oshm[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(oshm[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            ozone = oshm[i].data;
+            break;
+        }
+    }
+
+    if (ozone == NULL || ozone->sh == NULL) {
+        return;
+    }
+
+    osh = ozone->sh;
+
+    if (osh->nbuckets != sh->nbuckets
+        || ngx_memcmp(osh->buckets, sh->buckets,
+                      sh->nbuckets * sizeof(uint64_t))
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                      "gw_metrics_zone \"%V\" has new gw_metrics_buckets, "
+                      "its counters start again", &shm_zone->shm.name);
+        return;
+    }
+
+    copied = 0;
+
+    for (i = 0; i < osh->nheads; i++) {
+        for (node = osh->heads[i]; node; node = node->next) {
+
+            copy = ngx_http_gw_metrics_series(zone,
+                                          ngx_http_gw_metrics_node_key(node),
+                                          node->len, 0);
+            if (copy == NULL) {
+                copy = ngx_http_gw_metrics_series(zone,
+                                          ngx_http_gw_metrics_node_key(node),
+                                          node->len, 1);
+            }
+
+            if (copy == NULL) {
+                continue;
+            }
+
+            for (n = 0; n < node->nvalues; n++) {
+                copy->values[n] = node->values[n];
+            }
+
+            copied++;
+        }
+    }
+
+    sh->overflowed = osh->overflowed;
+    sh->dropped += osh->dropped;
+    sh->start_time = osh->start_time;
+
+    ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                  "gw_metrics_zone \"%V\" resized, %ui series carried over",
+                  &shm_zone->shm.name, copied);
 }
 
 

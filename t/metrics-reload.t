@@ -98,3 +98,35 @@ Test::More::like($log, qr/\[emerg\].*gw_metrics_zone "m" was created with other 
                  'the reload was refused, naming the zone');
 --- no_error_log
 [alert]
+
+
+
+=== TEST 4: a reload that resizes the zone carries the series over
+--- http_config
+gw_metrics_zone m size=2m max_series=500;
+gw_metrics_buckets 0.5 1;
+--- config
+location /api {
+    gw_metrics on route=api;
+    echo ok;
+}
+location /metrics {
+    gw_metrics_show;
+}
+--- init
+open my $fh, '<', "$ENV{TEST_NGINX_SERVROOT}/logs/error.log" or die $!;
+my $log = do { local $/; <$fh> };
+Test::More::like($log, qr/gw_metrics_zone "m" resized, 4 series carried over/,
+                 'the resize is logged');
+--- request eval
+["GET /api", "GET /metrics?format=json", "GET /metrics"]
+--- response_body_like eval
+[qr/ok/, qr/"size":2097152,/,
+ GwMetrics::has_lines(
+   'gw_http_requests_total{route="api",method="GET",code="200"} 7',
+   'gw_http_requests_total{route="new",method="GET",code="200"} 1',
+   'gw_http_request_duration_seconds_count{route="api"} 7')]
+--- no_error_log
+[error]
+[alert]
+[emerg]
