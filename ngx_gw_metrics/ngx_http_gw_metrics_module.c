@@ -357,6 +357,7 @@ ngx_http_gw_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gw_metrics_main_conf_t *mcf = conf;
 
+    u_char                       c;
     ssize_t                      size;
     ngx_int_t                    max;
     ngx_str_t                   *value, name, s;
@@ -370,10 +371,22 @@ ngx_http_gw_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     size = 0;
     max = NGX_HTTP_GW_METRICS_DEFAULT_MAX_SERIES;
 
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid gw_metrics_zone name \"%V\"", &name);
-        return NGX_CONF_ERROR;
+    /* the name is a label value of the zone's own metrics */
+
+    if (name.len == 0 || name.len > NGX_HTTP_GW_METRICS_MAX_NAME) {
+        goto invalid_name;
+    }
+
+    for (i = 0; i < name.len; i++) {
+        c = name.data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')
+        {
+            continue;
+        }
+
+        goto invalid_name;
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
@@ -459,6 +472,13 @@ ngx_http_gw_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *zp = shm_zone;
 
     return NGX_CONF_OK;
+
+invalid_name:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid gw_metrics_zone name \"%V\"", &name);
+
+    return NGX_CONF_ERROR;
 }
 
 

@@ -17,7 +17,7 @@
 
 
 #define NGX_HTTP_GW_METRICS_BUF_SIZE   65536
-#define NGX_HTTP_GW_METRICS_LINE_MAX   8192
+#define NGX_HTTP_GW_METRICS_LINE_MAX   16384
 
 
 typedef struct {
@@ -422,6 +422,7 @@ ngx_http_gw_metrics_parse_accept(u_char *p, size_t len)
                 spec = 1;
 
             } else if (n < types[i].len
+                       && (size_t) (end - range) > n
                        && ngx_strncasecmp(range, types[i].data, n + 1) == 0)
             {
                 if (slash + 2 <= end && slash[1] == '*'
@@ -430,8 +431,9 @@ ngx_http_gw_metrics_parse_accept(u_char *p, size_t len)
                 {
                     spec = 2;
 
-                } else if (ngx_strncasecmp(range, types[i].data,
-                                           types[i].len) == 0
+                } else if ((size_t) (end - range) >= types[i].len
+                           && ngx_strncasecmp(range, types[i].data,
+                                              types[i].len) == 0
                            && (range + types[i].len == end
                                || range[types[i].len] == ';'
                                || range[types[i].len] == ' '))

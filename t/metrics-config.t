@@ -306,7 +306,29 @@ location /a { gw_metrics_zone m size=1m; }
 
 
 
-=== TEST 28: a valid configuration with every directive starts
+=== TEST 28: a zone name with a quote fails nginx -t, naming the value
+--- http_config
+gw_metrics_zone 'a"b' size=1m;
+--- config
+location /a { echo a; }
+--- must_die
+--- error_log
+invalid gw_metrics_zone name "a"b"
+
+
+
+=== TEST 29: a zone name too long fails nginx -t, naming the value
+--- http_config
+gw_metrics_zone zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz size=1m;
+--- config
+location /a { echo a; }
+--- must_die
+--- error_log
+invalid gw_metrics_zone name "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+
+
+
+=== TEST 30: a valid configuration with every directive starts
 --- http_config
 gw_metrics_zone m size=1m max_series=100;
 gw_metrics_zone other size=64k;
