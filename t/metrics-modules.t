@@ -94,3 +94,42 @@ GwMetrics::has_lines(
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 2: metrics loaded before the modules whose variables it reads
+--- main_config
+load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_metrics_module.so;
+load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_auth_module.so;
+load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_ratelimit_module.so;
+load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_compose_module.so;
+--- http_config
+gw_metrics_zone m size=1m;
+--- config
+location /api {
+    gw_auth apikey;
+    gw_auth_apikey_file $TEST_NGINX_HTML_DIR/keys.txt;
+    gw_rate 10r/m burst=10;
+    gw_metrics on route=api;
+    gw_metrics_label consumer $gw_auth_consumer;
+    echo ok;
+}
+location /metrics {
+    gw_metrics_show;
+}
+--- request eval
+["GET /api", "GET /api", "GET /metrics"]
+--- more_headers eval
+["X-API-Key: key-bob", "X-API-Key: nope", ""]
+--- error_code eval
+[200, 401, 200]
+--- response_body_like eval
+[qr/ok/, qr/401|Unauthorized/,
+GwMetrics::has_lines(
+ 'gw_auth_requests_total{route="api",method="apikey",result="OK",consumer="bob"} 1',
+ 'gw_auth_requests_total{route="api",method="apikey",result="FAILED",consumer=""} 1',
+ 'gw_ratelimit_requests_total{route="api",result="PASSED",consumer="bob"} 1',
+)]
+--- no_error_log
+[alert]
+[emerg]
