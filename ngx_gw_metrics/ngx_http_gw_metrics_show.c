@@ -46,6 +46,7 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                     name;
+    ngx_uint_t                    next;         /* in the chain, index + 1 */
     ngx_atomic_uint_t             requests;
     ngx_atomic_uint_t             errors;
     ngx_atomic_uint_t             request_bytes;
@@ -1124,8 +1125,9 @@ static void
 ngx_http_gw_metrics_json_consumers(ngx_http_gw_metrics_out_t *o)
 {
     u_char                          *k, *last;
+    uint32_t                         hash;
     ngx_str_t                        name, value;
-    ngx_uint_t                       i, j, nb;
+    ngx_uint_t                       i, j, nb, nheads, *heads;
     ngx_array_t                      consumers;
     ngx_atomic_t                    *v;
     ngx_http_gw_metrics_node_t      *node;
@@ -1135,7 +1137,17 @@ ngx_http_gw_metrics_json_consumers(ngx_http_gw_metrics_out_t *o)
     sh = o->zone->sh;
     nb = sh->nbuckets;
 
-    if (ngx_array_init(&consumers, o->pool, 16,
+    /* a hash of the consumers seen, so that this stays linear */
+
+    for (nheads = 64; nheads < sh->nseries; nheads <<= 1) { /* void */ }
+
+    heads = ngx_pcalloc(o->pool, nheads * sizeof(ngx_uint_t));
+    if (heads == NULL) {
+        o->error = 1;
+        return;
+    }
+
+    if (ngx_array_init(&consumers, o->pool, 64,
                        sizeof(ngx_http_gw_metrics_consumer_t))
         != NGX_OK)
     {
@@ -1171,15 +1183,18 @@ ngx_http_gw_metrics_json_consumers(ngx_http_gw_metrics_out_t *o)
                 continue;
             }
 
+            hash = ngx_murmur_hash2(value.data, value.len) & (nheads - 1);
+
             cs = consumers.elts;
             c = NULL;
 
-            for (j = 0; j < consumers.nelts; j++) {
-                if (cs[j].name.len == value.len
-                    && ngx_strncmp(cs[j].name.data, value.data, value.len)
+            for (j = heads[hash]; j; j = cs[j - 1].next) {
+                if (cs[j - 1].name.len == value.len
+                    && ngx_strncmp(cs[j - 1].name.data, value.data,
+                                   value.len)
                        == 0)
                 {
-                    c = &cs[j];
+                    c = &cs[j - 1];
                     break;
                 }
             }
@@ -1193,6 +1208,8 @@ ngx_http_gw_metrics_json_consumers(ngx_http_gw_metrics_out_t *o)
 
                 ngx_memzero(c, sizeof(ngx_http_gw_metrics_consumer_t));
                 c->name = value;
+                c->next = heads[hash];
+                heads[hash] = consumers.nelts;
             }
 
             v = node->values;
