@@ -16,7 +16,7 @@
 #include "ngx_http_gw_metrics_module.h"
 
 
-#define NGX_HTTP_GW_METRICS_BUF_SIZE   65536
+#define NGX_HTTP_GW_METRICS_BUF_SIZE   262144
 #define NGX_HTTP_GW_METRICS_LINE_MAX   16384
 
 
