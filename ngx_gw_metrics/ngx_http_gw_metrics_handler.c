@@ -65,14 +65,10 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
     ngx_http_core_loc_conf_t         *clcf;
     ngx_http_gw_metrics_loc_conf_t   *mlcf;
     ngx_http_gw_metrics_main_conf_t  *mcf;
-    u_char                            route[1 + NGX_HTTP_GW_METRICS_MAX_NAME
-                                            + 2
-                                            + NGX_HTTP_GW_METRICS_MAX_VALUE];
-    u_char                            extra[NGX_HTTP_GW_METRICS_MAX_LABELS
-                                            * (1 + NGX_HTTP_GW_METRICS_MAX_NAME
-                                               + 2
-                                            + NGX_HTTP_GW_METRICS_MAX_VALUE)];
     u_char                            code[NGX_INT_T_LEN];
+    u_char                            route[NGX_HTTP_GW_METRICS_LABEL_SIZE];
+    u_char                            extra[NGX_HTTP_GW_METRICS_MAX_LABELS
+                                            * NGX_HTTP_GW_METRICS_LABEL_SIZE];
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_metrics_module);
 

@@ -21,11 +21,13 @@
 #define NGX_HTTP_GW_METRICS_MAX_VALUE       128
 #define NGX_HTTP_GW_METRICS_MAX_PARTS       32
 
-/* route + three family labels + the extra labels, each fully encoded */
+/* one label of a series key, at its longest */
+#define NGX_HTTP_GW_METRICS_LABEL_SIZE                                        \
+    (1 + NGX_HTTP_GW_METRICS_MAX_NAME + 2 + NGX_HTTP_GW_METRICS_MAX_VALUE)
+
+/* the kind, route, up to three family labels and the extra labels */
 #define NGX_HTTP_GW_METRICS_KEY_SIZE                                          \
-    (1 + (4 + NGX_HTTP_GW_METRICS_MAX_LABELS)                                 \
-         * (1 + NGX_HTTP_GW_METRICS_MAX_NAME + 2                              \
-            + NGX_HTTP_GW_METRICS_MAX_VALUE))
+    (1 + (4 + NGX_HTTP_GW_METRICS_MAX_LABELS) * NGX_HTTP_GW_METRICS_LABEL_SIZE)
 
 #define NGX_HTTP_GW_METRICS_OVERFLOW        "__overflow__"
 
