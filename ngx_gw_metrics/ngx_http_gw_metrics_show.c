@@ -125,6 +125,15 @@ static ngx_http_gw_metrics_family_t  ngx_http_gw_metrics_families[] = {
 };
 
 
+/* in the order of the formats, NGX_HTTP_GW_METRICS_FMT_* */
+static ngx_str_t  ngx_http_gw_metrics_media_types[] = {
+    ngx_string("text/plain"),
+    ngx_string("application/openmetrics-text"),
+    ngx_string("application/json"),
+    ngx_string("text/html")
+};
+
+
 static ngx_str_t  ngx_http_gw_metrics_type_text =
     ngx_string("text/plain; version=0.0.4; charset=utf-8");
 static ngx_str_t  ngx_http_gw_metrics_type_om =
@@ -344,14 +353,10 @@ ngx_http_gw_metrics_parse_accept(u_char *p, size_t len)
     size_t       n;
     ngx_int_t    quality;
     ngx_uint_t   i, spec, best, best_q;
+    ngx_str_t   *types;
     ngx_uint_t   fq[4], fs[4];
 
-    static ngx_str_t  types[4] = {
-        ngx_string("text/plain"),
-        ngx_string("application/openmetrics-text"),
-        ngx_string("application/json"),
-        ngx_string("text/html")
-    };
+    types = ngx_http_gw_metrics_media_types;
 
     for (i = 0; i < 4; i++) {
         fq[i] = 0;
