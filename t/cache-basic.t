@@ -380,3 +380,32 @@ location /backend {
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 13: a Range request: not stored on a miss, 206 from the stored body on a hit
+--- http_config
+gw_cache_zone c size=1m;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    return 200 "0123456789";
+}
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Range: bytes=0-1", "", "Range: bytes=2-5"]
+--- error_code eval
+[200, 200, 206]
+--- response_body eval
+["0123456789", "0123456789", "2345"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Range: bytes 2-5/10"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
