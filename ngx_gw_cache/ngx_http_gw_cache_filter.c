@@ -50,7 +50,7 @@ static ngx_int_t ngx_http_gw_cache_capture(ngx_http_request_t *r,
 static ngx_int_t ngx_http_gw_cache_append(ngx_http_gw_cache_ctx_t *ctx,
     u_char *p, size_t n);
 static void ngx_http_gw_cache_abandon(ngx_http_request_t *r,
-    ngx_http_gw_cache_ctx_t *ctx);
+    ngx_http_gw_cache_ctx_t *ctx, ngx_uint_t pass);
 static void ngx_http_gw_cache_commit(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
 static u_char *ngx_http_gw_cache_write_str(u_char *p, u_char *data,
@@ -997,7 +997,7 @@ ngx_http_gw_cache_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (ctx->storing && !ctx->replay) {
             if (ngx_http_gw_cache_capture(r, ctx, b) != NGX_OK) {
-                ngx_http_gw_cache_abandon(r, ctx);
+                ngx_http_gw_cache_abandon(r, ctx, 1);
             }
         }
 
@@ -1007,8 +1007,15 @@ ngx_http_gw_cache_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (ctx->storing && last) {
-        ctx->storing = 0;
-        ngx_http_gw_cache_commit(r, ctx);
+
+        if (r->header_only) {
+            /* the client got a 304 or a HEAD answer: the body never came */
+            ngx_http_gw_cache_abandon(r, ctx, 0);
+
+        } else {
+            ctx->storing = 0;
+            ngx_http_gw_cache_commit(r, ctx);
+        }
     }
 
     if (!ctx->replay && !ctx->updater) {
@@ -1181,7 +1188,8 @@ ngx_http_gw_cache_append(ngx_http_gw_cache_ctx_t *ctx, u_char *p, size_t n)
 /* too big, or no room: the rest passes through uncached */
 
 static void
-ngx_http_gw_cache_abandon(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
+ngx_http_gw_cache_abandon(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx,
+    ngx_uint_t pass)
 {
     ngx_http_gw_cache_zone_t  *zone;
 
@@ -1197,7 +1205,7 @@ ngx_http_gw_cache_abandon(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     ctx->capture.body = NULL;
     ctx->capture.last = NULL;
 
-    ngx_http_gw_cache_fetch_release_locked(ctx, NULL, 1);
+    ngx_http_gw_cache_fetch_release_locked(ctx, NULL, pass);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }
