@@ -204,6 +204,7 @@ typedef struct {
     ngx_http_request_t           *request;
     ngx_http_gw_cache_zone_t     *zone;
     ngx_str_t                     key;
+    ngx_str_t                     identity_key;  /* invalidation only */
     uint32_t                      hash;
     ngx_uint_t                    status;
     ngx_uint_t                    fetch_seq;
@@ -242,6 +243,7 @@ typedef struct {
     unsigned                      saved_disable_nm:1;
     unsigned                      no_coalesce:1;
     unsigned                      req_no_cache:1;
+    unsigned                      invalidate:1;
 } ngx_http_gw_cache_ctx_t;
 
 
@@ -276,6 +278,8 @@ void ngx_http_gw_cache_chunks_free_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_http_gw_cache_chunk_t *chunk);
 ngx_int_t ngx_http_gw_cache_copy_locked(ngx_pool_t *pool,
     ngx_http_gw_cache_entry_t *entry, ngx_http_gw_cache_hit_t *hit);
+ngx_uint_t ngx_http_gw_cache_purge_exact_locked(
+    ngx_http_gw_cache_zone_t *zone, ngx_str_t *key);
 ngx_uint_t ngx_http_gw_cache_purge_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_uint_t how, ngx_str_t *value);
 

@@ -33,6 +33,8 @@ static ngx_int_t ngx_http_gw_cache_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_gw_cache_decorate(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
+static void ngx_http_gw_cache_invalidate(ngx_http_request_t *r,
+    ngx_http_gw_cache_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_cache_analyze(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf, ngx_http_gw_cache_response_t *rs);
 static ngx_int_t ngx_http_gw_cache_decide(ngx_http_request_t *r,
@@ -126,6 +128,11 @@ ngx_http_gw_cache_header_filter(ngx_http_request_t *r)
         return ngx_http_gw_cache_decorate(r, ctx);
     }
 
+    if (ctx->invalidate) {
+        ngx_http_gw_cache_invalidate(r, ctx);
+        return ngx_http_next_header_filter(r);
+    }
+
     /* the client's conditional headers again, for the client's answer */
 
     rerun = ctx->headers_saved && r == r->main;
@@ -217,6 +224,37 @@ done:
     }
 
     return ngx_http_gw_cache_decorate(r, ctx);
+}
+
+
+static void
+ngx_http_gw_cache_invalidate(ngx_http_request_t *r,
+    ngx_http_gw_cache_ctx_t *ctx)
+{
+    ngx_uint_t                 n;
+    ngx_http_gw_cache_zone_t  *zone;
+
+    ctx->invalidate = 0;
+
+    if (r->headers_out.status < NGX_HTTP_OK
+        || r->headers_out.status >= NGX_HTTP_BAD_REQUEST)
+    {
+        return;
+    }
+
+    zone = ctx->zone;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    n = ngx_http_gw_cache_purge_exact_locked(zone, &ctx->key);
+
+    if (ctx->identity_key.len) {
+        n += ngx_http_gw_cache_purge_exact_locked(zone, &ctx->identity_key);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "gw_cache: %ui invalidated by \"%V\"", n, &r->method_name);
 }
 
 

@@ -16,6 +16,10 @@
 
 static ngx_int_t ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf, ngx_http_gw_cache_ctx_t **ctxp);
+static ngx_int_t ngx_http_gw_cache_base_key(ngx_http_request_t *r,
+    ngx_http_gw_cache_loc_conf_t *conf, ngx_uint_t as_get, ngx_str_t *key);
+static ngx_int_t ngx_http_gw_cache_invalidation(ngx_http_request_t *r,
+    ngx_http_gw_cache_loc_conf_t *conf);
 static ngx_int_t ngx_http_gw_cache_subrequest_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_int_t ngx_http_gw_cache_lookup(ngx_http_request_t *r,
@@ -65,6 +69,13 @@ ngx_http_gw_cache_precontent_handler(ngx_http_request_t *r)
 
     if (ctx == NULL) {
         if (!(r->method & conf->methods)) {
+
+            if (r->method
+                & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH|NGX_HTTP_DELETE))
+            {
+                return ngx_http_gw_cache_invalidation(r, conf);
+            }
+
             return NGX_DECLINED;
         }
 
@@ -106,8 +117,7 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf, ngx_http_gw_cache_ctx_t **ctxp)
 {
     u_char                   *p;
-    ngx_int_t                 rc;
-    ngx_str_t                 key, id, method_name, main_method_name;
+    ngx_str_t                 key, id;
     ngx_uint_t                i, req_no_cache, req_no_store;
     ngx_list_part_t          *part;
     ngx_table_elt_t          *h;
@@ -124,29 +134,11 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
 
     /* HEAD is answered from the GET response: the key says GET */
 
-    method_name = r->method_name;
-    main_method_name = r->main->method_name;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->method_name = ngx_http_gw_cache_get;
-        r->main->method_name = ngx_http_gw_cache_get;
-    }
-
-    if (conf->key_default && r != r->main) {
-        rc = ngx_http_gw_cache_subrequest_key(r, &key);
-
-    } else {
-        rc = ngx_http_complex_value(r, conf->key, &key);
-    }
-
-    if (rc != NGX_OK) {
-        r->method_name = method_name;
-        r->main->method_name = main_method_name;
+    if (ngx_http_gw_cache_base_key(r, conf, r->method == NGX_HTTP_HEAD, &key)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    r->method_name = method_name;
-    r->main->method_name = main_method_name;
 
     if (conf->private_key) {
         if (ngx_http_complex_value(r, conf->private_key, &id) != NGX_OK) {
@@ -256,6 +248,92 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
     ctx->req_no_cache = req_no_cache;
 
     return NGX_OK;
+}
+
+
+/* the key without the identity; as_get: the key of the GET request */
+
+static ngx_int_t
+ngx_http_gw_cache_base_key(ngx_http_request_t *r,
+    ngx_http_gw_cache_loc_conf_t *conf, ngx_uint_t as_get, ngx_str_t *key)
+{
+    ngx_int_t   rc;
+    ngx_str_t   method_name, main_method_name;
+
+    method_name = r->method_name;
+    main_method_name = r->main->method_name;
+
+    if (as_get) {
+        r->method_name = ngx_http_gw_cache_get;
+        r->main->method_name = ngx_http_gw_cache_get;
+    }
+
+    if (conf->key_default && r != r->main) {
+        rc = ngx_http_gw_cache_subrequest_key(r, key);
+
+    } else {
+        rc = ngx_http_complex_value(r, conf->key, key);
+    }
+
+    r->method_name = method_name;
+    r->main->method_name = main_method_name;
+
+    return rc;
+}
+
+
+/*
+ * RFC 9111 4.4: a successful unsafe request (POST, PUT, PATCH, DELETE)
+ * invalidates what is stored for its URI; the header filter purges the
+ * GET key when the response is not an error.
+ */
+
+static ngx_int_t
+ngx_http_gw_cache_invalidation(ngx_http_request_t *r,
+    ngx_http_gw_cache_loc_conf_t *conf)
+{
+    u_char                   *p;
+    ngx_str_t                 id;
+    ngx_http_gw_cache_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_cache_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->zone = conf->zone;
+    ctx->invalidate = 1;
+    ctx->looked_up = 1;
+
+    if (ngx_http_gw_cache_base_key(r, conf, 1, &ctx->key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the requester's own per-identity entry goes too */
+
+    if (conf->private_key) {
+        if (ngx_http_complex_value(r, conf->private_key, &id) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (id.len) {
+            p = ngx_pnalloc(r->pool, ctx->key.len + 1 + id.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->identity_key.data = p;
+            p = ngx_cpymem(p, ctx->key.data, ctx->key.len);
+            *p++ = '#';
+            p = ngx_cpymem(p, id.data, id.len);
+            ctx->identity_key.len = p - ctx->identity_key.data;
+        }
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_gw_cache_module);
+
+    return NGX_DECLINED;
 }
 
 

@@ -335,6 +335,38 @@ ngx_http_gw_cache_copy_locked(ngx_pool_t *pool,
 }
 
 
+/* removes one key found through the tree; returns the responses removed */
+
+ngx_uint_t
+ngx_http_gw_cache_purge_exact_locked(ngx_http_gw_cache_zone_t *zone,
+    ngx_str_t *key)
+{
+    ngx_uint_t                  n;
+    ngx_queue_t                *q;
+    ngx_http_gw_cache_node_t   *node;
+    ngx_http_gw_cache_entry_t  *e;
+
+    node = ngx_http_gw_cache_lookup_locked(zone, key,
+                                           ngx_crc32_long(key->data,
+                                                          key->len));
+    if (node == NULL) {
+        return 0;
+    }
+
+    n = node->nvariants;
+
+    while (!ngx_queue_empty(&node->variants)) {
+        q = ngx_queue_head(&node->variants);
+        e = ngx_queue_data(q, ngx_http_gw_cache_entry_t, queue);
+        ngx_http_gw_cache_entry_free_locked(zone, node, e);
+    }
+
+    ngx_http_gw_cache_node_release_locked(zone, node);
+
+    return n;
+}
+
+
 static ngx_uint_t
 ngx_http_gw_cache_node_matches(ngx_http_gw_cache_node_t *node,
     ngx_uint_t how, ngx_str_t *value)

@@ -443,3 +443,29 @@ location /backend/stale {
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 16: a successful unsafe request invalidates the stored response, a failed one does not
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 1h;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    if ($request_method = DELETE) {
+        return 403;
+    }
+    return 200 "ok\n";
+}
+--- request eval
+["GET /t", "GET /t", "POST /t\nx", "GET /t", "GET /t", "DELETE /t", "GET /t", "PUT /t\nx", "GET /t"]
+--- error_code eval
+[200, 200, 200, 200, 200, 403, 200, 200, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT", "!X-Cache-Status", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "", "X-Cache-Status: HIT", "", "X-Cache-Status: MISS"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
