@@ -244,6 +244,7 @@ typedef struct {
     unsigned                      no_coalesce:1;
     unsigned                      req_no_cache:1;
     unsigned                      invalidate:1;
+    unsigned                      only_if_cached:1;
 } ngx_http_gw_cache_ctx_t;
 
 

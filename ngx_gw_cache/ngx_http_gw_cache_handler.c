@@ -246,6 +246,7 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
 
     /* the client asks to revalidate whatever is stored */
     ctx->req_no_cache = req_no_cache;
+    ctx->only_if_cached = cc.only_if_cached;
 
     return NGX_OK;
 }
@@ -401,6 +402,7 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
     ngx_int_t                   rc;
     ngx_uint_t                  req_no_cache, fresh, update;
     ngx_msec_t                  now_msec;
+    ngx_http_gw_problem_t       problem;
     ngx_http_gw_cache_zone_t   *zone;
     ngx_http_gw_cache_node_t   *node;
     ngx_http_gw_cache_entry_t  *e;
@@ -486,6 +488,19 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
 
     } else {
         ctx->status = NGX_HTTP_GW_CACHE_MISS;
+    }
+
+    if (ctx->only_if_cached) {
+        /* RFC 9111 5.2.1.7 */
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ctx->looked_up = 1;
+
+        ngx_memzero(&problem, sizeof(ngx_http_gw_problem_t));
+        problem.status = NGX_HTTP_GATEWAY_TIME_OUT;
+        ngx_str_set(&problem.detail, "not in the cache (only-if-cached)");
+
+        return ngx_http_gw_problem_finalize(r, &problem);
     }
 
     /* coalescing: one fetch per key, the others wait for its result */

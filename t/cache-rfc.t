@@ -469,3 +469,30 @@ location /backend {
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 17: a request's only-if-cached: 504 when nothing is stored, the stored response otherwise
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 1h;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    return 200 "ok\n";
+}
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Cache-Control: only-if-cached", "", "Cache-Control: only-if-cached"]
+--- error_code eval
+[504, 200, 200]
+--- response_body eval
+["{\"type\":\"about:blank\",\"title\":\"Gateway Timeout\",\"status\":504,\"detail\":\"not in the cache (only-if-cached)\"}\r\n", "ok\n", "ok\n"]
+--- response_headers eval
+["X-Cache-Status: MISS\nContent-Type: application/problem+json", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
