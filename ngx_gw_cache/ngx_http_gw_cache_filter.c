@@ -45,6 +45,12 @@ static ngx_uint_t ngx_http_gw_cache_skip_header(
     ngx_http_gw_cache_loc_conf_t *conf, ngx_table_elt_t *h);
 static ngx_int_t ngx_http_gw_cache_refresh(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
+static ngx_http_gw_cache_entry_t *ngx_http_gw_cache_update_locked(
+    ngx_http_request_t *r, ngx_http_gw_cache_zone_t *zone,
+    ngx_http_gw_cache_entry_t *e, ngx_str_t *updates);
+static u_char *ngx_http_gw_cache_skip_str(u_char *p, u_char *last);
+static u_char *ngx_http_gw_cache_read_field(u_char *p, u_char *last,
+    ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_gw_cache_take_stale(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_cache_capture(ngx_http_request_t *r,
@@ -917,8 +923,14 @@ ngx_http_gw_cache_write_str(u_char *p, u_char *data, size_t len)
 static ngx_int_t
 ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 {
+    u_char                        *p;
+    size_t                         size;
     time_t                         now;
     ngx_int_t                      rc;
+    ngx_str_t                      updates;
+    ngx_uint_t                     i;
+    ngx_list_part_t               *part;
+    ngx_table_elt_t               *h;
     ngx_http_gw_cache_zone_t      *zone;
     ngx_http_gw_cache_node_t      *node;
     ngx_http_gw_cache_entry_t     *e;
@@ -929,6 +941,74 @@ ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 
     if (ngx_http_gw_cache_analyze(r, conf, &rs) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    /* the 304's own fields, as "name value" pairs */
+
+    size = 0;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_gw_cache_skip_header(conf, &h[i])
+            || h[i].key.len > 65535 || h[i].value.len > 65535)
+        {
+            continue;
+        }
+
+        size += 2 + h[i].key.len + 2 + h[i].value.len;
+    }
+
+    updates.len = 0;
+    updates.data = NULL;
+
+    if (size) {
+        p = ngx_pnalloc(r->pool, size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        updates.data = p;
+
+        part = &r->headers_out.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (ngx_http_gw_cache_skip_header(conf, &h[i])
+                || h[i].key.len > 65535 || h[i].value.len > 65535)
+            {
+                continue;
+            }
+
+            p = ngx_http_gw_cache_write_str(p, h[i].key.data, h[i].key.len);
+            p = ngx_http_gw_cache_write_str(p, h[i].value.data,
+                                            h[i].value.len);
+        }
+
+        updates.len = p - updates.data;
     }
 
     zone = ctx->zone;
@@ -947,6 +1027,10 @@ ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
             if (!rs.explicit || rs.cc.no_store) {
                 rs.ttl = e->ttl;
                 rs.age = 0;
+            }
+
+            if (updates.len) {
+                e = ngx_http_gw_cache_update_locked(r, zone, e, &updates);
             }
 
             e->ttl = rs.ttl;
@@ -969,6 +1053,211 @@ ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     }
 
     return rc;
+}
+
+
+/*
+ * RFC 9111 4.3.4: the fields of a 304 replace the stored fields of the same
+ * name.  A new record takes the old one's place, the body stays; when the
+ * zone has no room for it, the old fields stay.
+ */
+
+static ngx_http_gw_cache_entry_t *
+ngx_http_gw_cache_update_locked(ngx_http_request_t *r,
+    ngx_http_gw_cache_zone_t *zone, ngx_http_gw_cache_entry_t *e,
+    ngx_str_t *updates)
+{
+    u_char                     *old, *last, *p, *q, *u, *blob, *fields;
+    size_t                      size, prefix;
+    time_t                      lmt;
+    uint16_t                    n, count;
+    ngx_str_t                   name, value, un, uv, etag, lm;
+    ngx_uint_t                  replaced;
+    ngx_http_gw_cache_entry_t  *ne;
+
+    etag.data = e->data + e->vary_len + e->match_len;
+    etag.len = e->etag_len;
+    lm.data = etag.data + etag.len;
+    lm.len = e->lm_len;
+    lmt = e->last_modified_time;
+
+    old = lm.data + lm.len + e->tags_len;
+    last = old + e->headers_len;
+
+    /* the status line, Content-Type, its type length and charset stay */
+
+    p = ngx_http_gw_cache_skip_str(old, last);
+    p = ngx_http_gw_cache_skip_str(p, last);
+
+    if (p == NULL || last - p < 2) {
+        return e;
+    }
+
+    p = ngx_http_gw_cache_skip_str(p + 2, last);
+
+    if (p == NULL || last - p < 2) {
+        return e;
+    }
+
+    prefix = p - old;
+
+    ngx_memcpy(&n, p, 2);
+    fields = p + 2;
+
+    blob = ngx_pnalloc(r->pool, e->headers_len + updates->len);
+    if (blob == NULL) {
+        return e;
+    }
+
+    q = ngx_cpymem(blob, old, prefix) + 2;
+    count = 0;
+
+    for (p = fields; n; n--) {
+        p = ngx_http_gw_cache_read_field(p, last, &name, &value);
+        if (p == NULL) {
+            return e;
+        }
+
+        replaced = 0;
+
+        for (u = updates->data; u < updates->data + updates->len; /* void */)
+        {
+            u = ngx_http_gw_cache_read_field(u, updates->data + updates->len,
+                                             &un, &uv);
+            if (u == NULL) {
+                return e;
+            }
+
+            if (un.len == name.len
+                && ngx_strncasecmp(un.data, name.data, name.len) == 0)
+            {
+                replaced = 1;
+                break;
+            }
+        }
+
+        if (!replaced) {
+            q = ngx_http_gw_cache_write_str(q, name.data, name.len);
+            q = ngx_http_gw_cache_write_str(q, value.data, value.len);
+            count++;
+        }
+    }
+
+    for (u = updates->data; u < updates->data + updates->len; /* void */) {
+        p = u;
+        u = ngx_http_gw_cache_read_field(u, updates->data + updates->len,
+                                         &un, &uv);
+        if (u == NULL) {
+            return e;
+        }
+
+        q = ngx_cpymem(q, p, u - p);
+        count++;
+
+        if (un.len == 4 && ngx_strncasecmp(un.data, (u_char *) "etag", 4) == 0)
+        {
+            etag = uv;
+
+        } else if (un.len == 13
+                   && ngx_strncasecmp(un.data, (u_char *) "last-modified",
+                                      13) == 0)
+        {
+            lm = uv;
+            lmt = ngx_parse_http_time(uv.data, uv.len);
+        }
+    }
+
+    ngx_memcpy(blob + prefix, &count, 2);
+
+    if (etag.len > 1024 || lm.len > 1024) {
+        return e;
+    }
+
+    size = offsetof(ngx_http_gw_cache_entry_t, data)
+           + e->vary_len + e->match_len + etag.len + lm.len + e->tags_len
+           + (q - blob);
+
+    /* no eviction here: it could take this very entry */
+
+    ne = ngx_slab_alloc_locked(zone->shpool, size);
+    if (ne == NULL) {
+        return e;
+    }
+
+    ngx_memcpy(ne, e, offsetof(ngx_http_gw_cache_entry_t, data));
+
+    ne->etag_len = (u_short) etag.len;
+    ne->lm_len = (u_short) lm.len;
+    ne->headers_len = q - blob;
+    ne->last_modified_time = (lmt == NGX_ERROR) ? -1 : lmt;
+
+    p = ngx_cpymem(ne->data, e->data, e->vary_len + e->match_len);
+    p = ngx_cpymem(p, etag.data, etag.len);
+    p = ngx_cpymem(p, lm.data, lm.len);
+    p = ngx_cpymem(p, old - e->tags_len, e->tags_len);
+    ngx_memcpy(p, blob, q - blob);
+
+    ngx_queue_insert_after(&e->queue, &ne->queue);
+    ngx_queue_remove(&e->queue);
+    ngx_slab_free_locked(zone->shpool, e);
+
+    return ne;
+}
+
+
+static u_char *
+ngx_http_gw_cache_skip_str(u_char *p, u_char *last)
+{
+    uint16_t  n;
+
+    if (p == NULL || last - p < 2) {
+        return NULL;
+    }
+
+    ngx_memcpy(&n, p, 2);
+
+    if (last - p - 2 < n) {
+        return NULL;
+    }
+
+    return p + 2 + n;
+}
+
+
+static u_char *
+ngx_http_gw_cache_read_field(u_char *p, u_char *last, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    uint16_t  n;
+
+    if (last - p < 2) {
+        return NULL;
+    }
+
+    ngx_memcpy(&n, p, 2);
+
+    if (last - p - 2 < n) {
+        return NULL;
+    }
+
+    name->data = p + 2;
+    name->len = n;
+    p += 2 + n;
+
+    if (last - p < 2) {
+        return NULL;
+    }
+
+    ngx_memcpy(&n, p, 2);
+
+    if (last - p - 2 < n) {
+        return NULL;
+    }
+
+    value->data = p + 2;
+    value->len = n;
+
+    return p + 2 + n;
 }
 
 

@@ -177,3 +177,46 @@ utime 1672653600, 1672653600, "$ENV{TEST_NGINX_HTML_DIR}/f.txt";
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 6: a 304's fields replace the stored ones (RFC 9111 4.3.4), its freshness too
+--- http_config
+gw_cache_zone c size=1m;
+log_format cnt "$status";
+map $status $backend_cc {
+    304      "max-age=60";
+    default  "max-age=2";
+}
+--- config
+location /t {
+    gw_cache c;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/f.txt;
+}
+location /backend/ {
+    access_log $TEST_NGINX_SERVROOT/logs/backend6.log cnt;
+    add_header Cache-Control $backend_cc;
+    add_header X-Served-As $status;
+    alias $TEST_NGINX_HTML_DIR/;
+}
+location /sleep {
+    echo_sleep 2.1;
+    echo slept;
+}
+location = /count {
+    alias $TEST_NGINX_SERVROOT/logs/backend6.log;
+}
+--- user_files
+>>> f.txt
+file body
+--- request eval
+["GET /t", "GET /sleep", "GET /t", "GET /sleep", "GET /t", "GET /count"]
+--- response_body eval
+["file body\n", "slept\n", "file body\n", "slept\n", "file body\n", "200\n304\n"]
+--- response_headers eval
+["X-Cache-Status: MISS\nX-Served-As: 200\nCache-Control: max-age=2", "", "X-Cache-Status: REVALIDATED\nX-Served-As: 304\nCache-Control: max-age=60\nContent-Length: 10", "", "X-Cache-Status: HIT\nX-Served-As: 304\nCache-Control: max-age=60", ""]
+--- timeout: 15
+--- no_error_log
+[error]
+[alert]
+[emerg]
