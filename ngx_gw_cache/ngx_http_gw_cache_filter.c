@@ -357,7 +357,7 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
     u_char                  *p;
     size_t                   n;
     time_t                   expires, date;
-    ngx_uint_t               i, cdn, surrogate, has_cc;
+    ngx_uint_t               i, cdn, surrogate;
     ngx_list_part_t         *part;
     ngx_table_elt_t         *h, *expires_h, *age_h, *date_h;
     ngx_http_gw_cache_cc_t   cc, tcc, scc;
@@ -370,12 +370,11 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
 
     cdn = 0;
     surrogate = 0;
-    has_cc = 0;
     expires_h = NULL;
     age_h = NULL;
     date_h = NULL;
 
-    /* the first pass: sizes of Vary and of the tags */
+    /* the first pass: the size of the Vary names */
 
     n = 0;
 
@@ -509,7 +508,6 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
             {
                 ngx_http_gw_cache_parse_cc(h[i].value.data, h[i].value.len,
                                            &cc);
-                has_cc = 1;
 
             } else if (ngx_strncasecmp(h[i].key.data,
                                        (u_char *) "surrogate-key", 13)
@@ -555,8 +553,6 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
     } else {
         rs->cc = cc;
     }
-
-    (void) has_cc;
 
     if (age_h) {
         rs->age = ngx_atotm(age_h->value.data, age_h->value.len);
@@ -809,12 +805,12 @@ static ngx_int_t
 ngx_http_gw_cache_serialize(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf, ngx_str_t *out)
 {
-    u_char           *p;
-    size_t            size;
-    uint16_t          n;
-    ngx_uint_t        i, count;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                  *p;
+    size_t                   size;
+    uint16_t                 n;
+    ngx_uint_t               i, count;
+    ngx_list_part_t         *part;
+    ngx_table_elt_t         *h;
     ngx_http_headers_out_t  *ho;
 
     ho = &r->headers_out;

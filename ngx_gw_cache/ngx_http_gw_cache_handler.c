@@ -1160,8 +1160,9 @@ ngx_http_gw_cache_content_handler(ngx_http_request_t *r)
 
 /*
  * Replaces the response headers with the stored ones.  The stored headers
- * are: status, status line, Content-Type, its type length, charset, then
- * the fields; strings are a 2-byte length and the bytes.
+ * are: the status line, Content-Type, the length of its type (2 bytes), the
+ * charset, the number of fields (2 bytes), then each field's name and
+ * value; a string is a 2-byte length and the bytes.
  */
 
 ngx_int_t
