@@ -61,7 +61,9 @@ ngx_http_gw_cache_precontent_handler(ngx_http_request_t *r)
 
     conf = ngx_http_get_module_loc_conf(r, ngx_http_gw_cache_module);
 
-    if (conf->zone == NULL) {
+    /* a purge location never answers from the cache it purges */
+
+    if (conf->zone == NULL || conf->purge) {
         return NGX_DECLINED;
     }
 

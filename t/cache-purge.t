@@ -118,3 +118,26 @@ location = /guarded/purge {
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 7: gw_cache set for the whole server: the purge location is never cached
+--- config
+gw_cache c;
+gw_cache_valid 1h;
+location = /s/purge {
+    gw_cache_purge c;
+}
+location /s/ {
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+}
+--- request eval
+["GET /s/a", "GET /s/purge?key=httpGETlocalhost/s/a", "GET /s/purge?key=httpGETlocalhost/s/a", "GET /s/a"]
+--- response_body eval
+["/backend/a\n", "{\"purged\":1}\n", "{\"purged\":0}\n", "/backend/a\n"]
+--- response_headers eval
+["X-Cache-Status: MISS", "!X-Cache-Status", "!X-Cache-Status", "X-Cache-Status: MISS"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
