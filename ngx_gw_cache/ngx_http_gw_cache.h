@@ -52,6 +52,7 @@ typedef struct {
     unsigned                      must_revalidate:1;
     unsigned                      proxy_revalidate:1;
     unsigned                      only_if_cached:1;
+    unsigned                      update:1;
 } ngx_http_gw_cache_cc_t;
 
 
@@ -212,6 +213,7 @@ typedef struct {
     ngx_event_t                   wait_event;
     ngx_http_gw_cache_hit_t       hit;
     ngx_http_gw_cache_capture_t   capture;
+    ngx_http_handler_pt           content_handler;  /* for the refresh */
 
     /* the client's own request headers, while ours go to the backend */
     ngx_list_t                    saved_headers;
@@ -245,6 +247,7 @@ typedef struct {
     unsigned                      req_no_cache:1;
     unsigned                      invalidate:1;
     unsigned                      only_if_cached:1;
+    unsigned                      update:1;
 } ngx_http_gw_cache_ctx_t;
 
 

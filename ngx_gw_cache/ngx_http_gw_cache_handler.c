@@ -579,14 +579,13 @@ hit:
     ctx->has_hit = 1;
 
     if (update) {
-        if (ngx_http_gw_cache_background_update(r, ctx) != NGX_OK) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "gw_cache: background update of \"%V\" failed",
-                          &ctx->key);
-
-            ctx->fetch_owner = 1;
-            ngx_http_gw_cache_fetch_release(ctx, 0);
-        }
+        /*
+         * The refresh starts when the stale response is served: a request
+         * that a later handler rejects (a rate limit) starts none.
+         */
+        ctx->fetch_owner = 1;
+        ctx->update = 1;
+        ctx->content_handler = r->content_handler;
     }
 
     r->content_handler = ngx_http_gw_cache_content_handler;
@@ -733,6 +732,9 @@ ngx_http_gw_cache_background_update(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the clone starts in the content phase, with the location's handler */
+
+    sr->content_handler = ctx->content_handler;
     sr->method = NGX_HTTP_GET;
     sr->method_name = ngx_http_gw_cache_get;
 
@@ -761,12 +763,22 @@ ngx_http_gw_cache_background_update(ngx_http_request_t *r,
 
     sctx->revalidating = (sctx->capture.etag.len
                           || sctx->capture.last_modified.len);
+    sctx->looked_up = 1;
+
+    if (sctx->revalidating
+        && ngx_http_gw_cache_set_conditions(sr, sctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (ngx_http_gw_cache_add_cleanup(sr, sctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
     ngx_http_set_ctx(sr, sctx, ngx_http_gw_cache_module);
+
+    /* the refresh owns the fetch now */
+    ctx->fetch_owner = 0;
 
     return NGX_OK;
 }
@@ -1124,6 +1136,18 @@ ngx_http_gw_cache_content_handler(ngx_http_request_t *r)
         }
 
         r->allow_ranges = 1;
+    }
+
+    if (ctx->update) {
+        ctx->update = 0;
+
+        if (ngx_http_gw_cache_background_update(r, ctx) != NGX_OK) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "gw_cache: background update of \"%V\" failed",
+                          &ctx->key);
+
+            ngx_http_gw_cache_fetch_release(ctx, 0);
+        }
     }
 
     ctx->serving = 1;

@@ -294,3 +294,45 @@ location /sleep {
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 8: a later PRECONTENT rejection (try_files =429) wins over a stale hit and starts no refresh
+--- config
+location /a {
+    gw_cache c;
+    gw_cache_key "K";
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /limited {
+    gw_cache c;
+    gw_cache_key "K";
+    try_files /no-such-file =429;
+}
+location /backend {
+    access_log $TEST_NGINX_SERVROOT/logs/backend8.log cnt;
+    add_header Cache-Control "max-age=2, stale-while-revalidate=60";
+    return 200 "stored\n";
+}
+location /sleep {
+    echo_sleep 2.1;
+    echo slept;
+}
+location = /count {
+    alias $TEST_NGINX_SERVROOT/logs/backend8.log;
+}
+--- init
+truncate $_, 0 for glob "$ENV{TEST_NGINX_SERVROOT}/logs/backend*.log";
+--- request eval
+["GET /a", "GET /limited", "GET /sleep", "GET /limited", "GET /limited", "GET /count", "GET /a", "GET /sleep", "GET /count"]
+--- error_code eval
+[200, 429, 200, 429, 429, 200, 200, 200, 200]
+--- response_body_like eval
+["stored", "429", "slept", "429", "429", "^200\n\$", "stored", "slept", "^200\n200\n\$"]
+--- response_headers eval
+["X-Cache-Status: MISS", "", "", "", "", "", "X-Cache-Status: STALE", "", ""]
+--- timeout: 15
+--- no_error_log
+[error]
+[alert]
+[emerg]
