@@ -23,6 +23,12 @@
 #define NGX_HTTP_GW_COMPOSE_JSON_FLAGS  (JSON_COMPACT|JSON_ENCODE_ANY)
 
 
+typedef struct {
+    const char                      *name;
+    const char                      *detail;
+} ngx_http_gw_compose_reason_t;
+
+
 static void ngx_http_gw_compose_start(ngx_http_request_t *r);
 static void ngx_http_gw_compose_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_compose_schedule(ngx_http_request_t *r,
@@ -126,6 +132,20 @@ static size_t  ngx_http_gw_compose_header_fields[] = {
     offsetof(ngx_http_headers_in_t, date),
 #endif
     0
+};
+
+
+/* the problem's detail for each reason a part fails without a status */
+static ngx_http_gw_compose_reason_t  ngx_http_gw_compose_reasons[] = {
+    { "too_large", "returned a body larger than gw_compose_max_body" },
+    { "invalid_json", "returned invalid JSON" },
+    { "no_target", "returned no value at its target" },
+    { "not_object", "returned no JSON object to merge" },
+    { "skipped", "was not called because a part it needs failed" },
+    { "unresolved", "was not called because a value it needs is missing" },
+    { "unsafe_uri", "was not called because its URI is unsafe" },
+    { "cancelled", "was cancelled" },
+    { NULL, "failed" }
 };
 
 
@@ -1149,7 +1169,20 @@ ngx_http_gw_compose_finish(ngx_http_request_t *r,
         if (!p->ok) {
             ctx->complete = 0;
 
-            if (failed == NULL && !p->conf->optional) {
+            if (p->conf->optional) {
+                continue;
+            }
+
+            /* name the cause rather than a part it stopped */
+
+            if (failed == NULL
+                || (failed->reason
+                    && (ngx_strcmp(failed->reason, "cancelled") == 0
+                        || ngx_strcmp(failed->reason, "skipped") == 0)
+                    && (p->reason == NULL
+                        || (ngx_strcmp(p->reason, "cancelled") != 0
+                            && ngx_strcmp(p->reason, "skipped") != 0))))
+            {
                 failed = p;
             }
         }
@@ -1294,9 +1327,10 @@ static ngx_int_t
 ngx_http_gw_compose_send_problem(ngx_http_request_t *r,
     ngx_http_gw_compose_part_t *p)
 {
-    u_char                 *last;
-    ngx_str_t              *name;
-    ngx_http_gw_problem_t   problem;
+    u_char                          *last;
+    ngx_str_t                       *name;
+    ngx_http_gw_problem_t            problem;
+    ngx_http_gw_compose_reason_t    *reason;
 
     ngx_memzero(&problem, sizeof(ngx_http_gw_problem_t));
 
@@ -1319,14 +1353,15 @@ ngx_http_gw_compose_send_problem(ngx_http_request_t *r,
                            "part \"%V\" failed with status %ui",
                            name, p->status);
 
-    } else if (p->status) {
-        last = ngx_sprintf(problem.detail.data,
-                           "part \"%V\" failed with status %ui (%s)",
-                           name, p->status, p->reason);
-
     } else {
-        last = ngx_sprintf(problem.detail.data, "part \"%V\" failed (%s)",
-                           name, p->reason);
+        for (reason = ngx_http_gw_compose_reasons; reason->name; reason++) {
+            if (ngx_strcmp(reason->name, p->reason) == 0) {
+                break;
+            }
+        }
+
+        last = ngx_sprintf(problem.detail.data, "part \"%V\" %s",
+                           name, reason->detail);
     }
 
     problem.detail.len = last - problem.detail.data;
@@ -1511,7 +1546,9 @@ ngx_http_gw_compose_body_filter_init(ngx_conf_t *cf)
  * Sits above the postpone filter and gives a part the in-memory buffer
  * that filter fills, sized and bounded by gw_compose_max_body rather than
  * by subrequest_output_buffer_size of the part's location: it starts at
- * the response's length (or 4k) and doubles as the body grows.
+ * the response's length (or 4k) and doubles as the body grows.  A body
+ * over the limit is consumed and dropped rather than refused: an error
+ * from a body filter would close the client's connection.
  */
 
 static ngx_int_t
@@ -1532,7 +1569,7 @@ ngx_http_gw_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (p->too_big) {
-        return NGX_ERROR;
+        goto drop;
     }
 
     max = p->ctx->max_body;
@@ -1612,5 +1649,12 @@ too_big:
                   "larger than gw_compose_max_body %uz",
                   &p->conf->name, size, max);
 
-    return NGX_ERROR;
+drop:
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    return NGX_OK;
 }
