@@ -200,7 +200,7 @@ ngx_http_gw_compose_json_rename(json_t *root, ngx_array_t *from,
 
     json_incref(v);
 
-    one.elts = from;
+    one.elts = &from;
     one.nelts = 1;
     one.size = sizeof(ngx_array_t *);
     one.nalloc = 1;
