@@ -20,7 +20,12 @@
 #include "ngx_http_gw_compose_module.h"
 
 
-#define NGX_HTTP_GW_COMPOSE_JSON_FLAGS  (JSON_COMPACT|JSON_ENCODE_ANY)
+/*
+ * 16 significant digits: 19.99 stays 19.99 (17, jansson's default, would
+ * write 19.989999999999998)
+ */
+#define NGX_HTTP_GW_COMPOSE_JSON_FLAGS                                        \
+    (JSON_COMPACT|JSON_ENCODE_ANY|JSON_REAL_PRECISION(16))
 
 
 typedef struct {
@@ -409,7 +414,6 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
     ngx_int_t                         rc;
     ngx_str_t                         full, uri, args, body, *ct;
     ngx_buf_t                        *b;
-    ngx_uint_t                        flags;
     ngx_chain_t                      *bufs;
     ngx_http_request_t               *sr;
     ngx_http_request_body_t          *rb;
@@ -512,10 +516,8 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
     ngx_unescape_uri(&q, &body.data, uri.len, NGX_UNESCAPE_URI);
     uri.len = q - uri.data;
 
-    flags = NGX_HTTP_LOG_UNSAFE;
-
     if (uri.len == 0 || uri.data[0] != '/'
-        || ngx_http_parse_unsafe_uri(r, &uri, &args, &flags) != NGX_OK)
+        || !ngx_http_gw_compose_uri_safe(uri.data, uri.len))
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "gw_compose: part \"%V\" not called: unsafe uri "

@@ -150,6 +150,7 @@ ngx_int_t ngx_http_gw_compose_template_parse(u_char *p, size_t len,
     ngx_array_t *tokens);
 ngx_array_t *ngx_http_gw_compose_path_parse(ngx_pool_t *pool, u_char *p,
     size_t len);
+ngx_uint_t ngx_http_gw_compose_uri_safe(u_char *p, size_t len);
 
 /* ngx_http_gw_compose_json.c */
 json_t *ngx_http_gw_compose_json_get(json_t *root, ngx_array_t *path);

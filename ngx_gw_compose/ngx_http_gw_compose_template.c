@@ -202,3 +202,41 @@ ngx_http_gw_compose_path_parse(ngx_pool_t *pool, u_char *p, size_t len)
         }
     }
 }
+
+
+/*
+ * A decoded path is safe when it has no "." or ".." segment, no NUL and no
+ * backslash: a part's URI built from a backend's values must not climb out
+ * of the location it names, here or at a backend that normalizes it.
+ */
+
+ngx_uint_t
+ngx_http_gw_compose_uri_safe(u_char *p, size_t len)
+{
+    u_char  *last, *seg;
+
+    last = p + len;
+    seg = p;
+
+    for ( ;; ) {
+
+        if (p == last || *p == '/') {
+            if ((p - seg == 1 && seg[0] == '.')
+                || (p - seg == 2 && seg[0] == '.' && seg[1] == '.'))
+            {
+                return 0;
+            }
+
+            if (p == last) {
+                return 1;
+            }
+
+            seg = p + 1;
+
+        } else if (*p == '\0' || *p == '\\') {
+            return 0;
+        }
+
+        p++;
+    }
+}
