@@ -148,6 +148,7 @@ static ngx_http_gw_compose_reason_t  ngx_http_gw_compose_reasons[] = {
     { "not_object", "returned no JSON object to merge" },
     { "skipped", "was not called because a part it needs failed" },
     { "unresolved", "was not called because a value it needs is missing" },
+    { "bad_request", "needs a value the request body does not have" },
     { "unsafe_uri", "was not called because its URI is unsafe" },
     { "cancelled", "was cancelled" },
     { NULL, "failed" }
@@ -427,12 +428,12 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (rc == NGX_DECLINED) {
+    if (rc == NGX_DECLINED || rc == NGX_ABORT) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "gw_compose: part \"%V\" not called: a value in "
                       "\"%V\" is missing", &pc->name, &pc->uri.source);
         p->state = NGX_HTTP_GW_COMPOSE_DONE;
-        p->reason = "unresolved";
+        p->reason = (rc == NGX_ABORT) ? "bad_request" : "unresolved";
         return NGX_OK;
     }
 
@@ -449,13 +450,13 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-            if (rc == NGX_DECLINED) {
+            if (rc == NGX_DECLINED || rc == NGX_ABORT) {
                 ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                               "gw_compose: part \"%V\" not called: a value "
                               "in \"%V\" is missing",
                               &pc->name, &pc->body->source);
                 p->state = NGX_HTTP_GW_COMPOSE_DONE;
-                p->reason = "unresolved";
+                p->reason = (rc == NGX_ABORT) ? "bad_request" : "unresolved";
                 return NGX_OK;
             }
 
@@ -742,8 +743,8 @@ ngx_http_gw_compose_forget_header(ngx_http_request_t *sr, ngx_table_elt_t *h)
 
 /*
  * Builds a URI (json == 0: values URL-escaped) or a body (json == 1:
- * values as JSON) from a template.  NGX_DECLINED: a referenced value is
- * missing.
+ * values as JSON) from a template.  NGX_DECLINED: a value of a part is
+ * missing; NGX_ABORT: a value of the client's body is.
  */
 
 static ngx_int_t
@@ -784,7 +785,8 @@ ngx_http_gw_compose_render(ngx_http_request_t *r,
                      : NULL;
 
             if (v == NULL) {
-                return NGX_DECLINED;
+                return (seg[i].part == NGX_HTTP_GW_COMPOSE_REQUEST)
+                       ? NGX_ABORT : NGX_DECLINED;
             }
 
             if (ngx_http_gw_compose_render_value(r->pool, v, json, &piece[i])
@@ -1338,8 +1340,15 @@ ngx_http_gw_compose_send_problem(ngx_http_request_t *r,
 
     name = &p->conf->name;
 
-    problem.status = (p->timedout || p->status == NGX_HTTP_GATEWAY_TIME_OUT)
-                     ? NGX_HTTP_GATEWAY_TIME_OUT : NGX_HTTP_BAD_GATEWAY;
+    if (p->timedout || p->status == NGX_HTTP_GATEWAY_TIME_OUT) {
+        problem.status = NGX_HTTP_GATEWAY_TIME_OUT;
+
+    } else if (p->reason && ngx_strcmp(p->reason, "bad_request") == 0) {
+        problem.status = NGX_HTTP_BAD_REQUEST;
+
+    } else {
+        problem.status = NGX_HTTP_BAD_GATEWAY;
+    }
 
     problem.detail.data = ngx_pnalloc(r->pool, name->len + 128);
     if (problem.detail.data == NULL) {

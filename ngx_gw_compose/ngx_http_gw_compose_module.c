@@ -814,6 +814,13 @@ ngx_http_gw_compose_link(ngx_conf_t *cf, ngx_http_gw_compose_loc_conf_t *conf)
             return NGX_ERROR;
         }
 
+        if (part[i].body && part[i].method == NGX_HTTP_GET) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "part \"%V\": body= needs a method other "
+                               "than GET", &part[i].name);
+            return NGX_ERROR;
+        }
+
         if (part[i].body == NULL && part[i].method != NGX_HTTP_GET) {
             conf->needs_body = 1;
         }
