@@ -42,6 +42,8 @@ static ngx_int_t ngx_http_gw_compose_start_part(ngx_http_request_t *r,
     ngx_http_gw_compose_ctx_t *ctx, ngx_http_gw_compose_part_t *p);
 static ngx_int_t ngx_http_gw_compose_part_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, ngx_str_t *content_type, off_t length);
+static ngx_int_t ngx_http_gw_compose_part_variables(ngx_http_request_t *r,
+    ngx_http_request_t *sr);
 static ngx_uint_t ngx_http_gw_compose_pass_header(
     ngx_http_gw_compose_loc_conf_t *conf, ngx_table_elt_t *h);
 static void ngx_http_gw_compose_forget_header(ngx_http_request_t *sr,
@@ -545,7 +547,9 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
     sr->method = pc->method;
     sr->method_name = pc->method_name;
 
-    if (ngx_http_gw_compose_part_headers(r, sr, ct, length) != NGX_OK) {
+    if (ngx_http_gw_compose_part_headers(r, sr, ct, length) != NGX_OK
+        || ngx_http_gw_compose_part_variables(r, sr) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -649,6 +653,63 @@ ngx_http_gw_compose_part_headers(ngx_http_request_t *r,
     sr->headers_in.content_length_n = length;
     sr->headers_in.transfer_encoding = NULL;
     sr->headers_in.chunked = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A subrequest shares its parent's cached variables, so a part would see
+ * the client's $http_authorization even with the header cleared, and the
+ * client's request would see the part's.  A part gets a copy instead, with
+ * the values that depend on the headers or the URI left to be evaluated
+ * again; what the parent computed (set, auth results) stays visible.
+ */
+
+static ngx_int_t
+ngx_http_gw_compose_part_variables(ngx_http_request_t *r,
+    ngx_http_request_t *sr)
+{
+    ngx_str_t                  *name;
+    ngx_uint_t                  i;
+    ngx_http_variable_t        *v;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    static ngx_str_t  reset[] = {
+        ngx_string("http_"),
+        ngx_string("cookie_"),
+        ngx_string("remote_user"),
+        ngx_string("content_type"),
+        ngx_string("content_length"),
+        ngx_string("request_uri"),
+        ngx_null_string
+    };
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    sr->variables = ngx_palloc(r->pool, cmcf->variables.nelts
+                                        * sizeof(ngx_http_variable_value_t));
+    if (sr->variables == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(sr->variables, r->variables,
+               cmcf->variables.nelts * sizeof(ngx_http_variable_value_t));
+
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+
+        for (name = reset; name->len; name++) {
+            if (v[i].name.len >= name->len
+                && ngx_strncmp(v[i].name.data, name->data, name->len) == 0)
+            {
+                sr->variables[i].valid = 0;
+                sr->variables[i].not_found = 0;
+                break;
+            }
+        }
+    }
 
     return NGX_OK;
 }
