@@ -28,6 +28,8 @@ static char *ngx_http_gw_compose_part_option(ngx_conf_t *cf,
     ngx_http_gw_compose_part_conf_t *part, ngx_str_t *value);
 static char *ngx_http_gw_compose_headers(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_gw_compose_set_value(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_gw_compose_compile(ngx_conf_t *cf,
     ngx_http_gw_compose_template_t *tpl, ngx_str_t *source);
 static ngx_array_t *ngx_http_gw_compose_paths(ngx_conf_t *cf,
@@ -75,14 +77,14 @@ static ngx_command_t  ngx_http_gw_compose_commands[] = {
 
     { ngx_string("gw_compose_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
+      ngx_http_gw_compose_set_value,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_compose_loc_conf_t, timeout),
       NULL },
 
     { ngx_string("gw_compose_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_size_slot,
+      ngx_http_gw_compose_set_value,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_compose_loc_conf_t, max_body),
       NULL },
@@ -226,12 +228,6 @@ ngx_http_gw_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->pass_all, prev->pass_all, 1);
     ngx_conf_merge_ptr_value(conf->clear_headers, prev->clear_headers, NULL);
     ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
-
-    if (conf->max_body == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "gw_compose_max_body must be greater than 0");
-        return NGX_CONF_ERROR;
-    }
 
     if (conf->enabled && conf->parts == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -574,6 +570,55 @@ ngx_http_gw_compose_part_option(ngx_conf_t *cf,
                        &part->name, value);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* gw_compose_timeout and gw_compose_max_body, naming a bad value */
+
+static char *
+ngx_http_gw_compose_set_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gw_compose_loc_conf_t  *gcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+    ngx_msec_t  msec;
+
+    value = cf->args->elts;
+
+    if (&gcf->timeout == (ngx_msec_t *) ((char *) conf + cmd->offset)) {
+        if (gcf->timeout != NGX_CONF_UNSET_MSEC) {
+            return "is duplicate";
+        }
+
+        msec = ngx_parse_time(&value[1], 0);
+
+        if (msec == (ngx_msec_t) NGX_ERROR || msec == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid gw_compose_timeout \"%V\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        gcf->timeout = msec;
+        return NGX_CONF_OK;
+    }
+
+    if (gcf->max_body != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid gw_compose_max_body \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    gcf->max_body = size;
+
+    return NGX_CONF_OK;
 }
 
 
