@@ -955,6 +955,8 @@ ngx_http_gw_compose_part_done(ngx_http_request_t *sr, void *data,
         return rc;
     }
 
+    p->answered = 1;
+
     if (p->state != NGX_HTTP_GW_COMPOSE_RUNNING) {
         return NGX_OK;
     }
@@ -1229,6 +1231,15 @@ ngx_http_gw_compose_finish(ngx_http_request_t *r,
         } else if (p->state == NGX_HTTP_GW_COMPOSE_NEW) {
             p->state = NGX_HTTP_GW_COMPOSE_DONE;
             p->reason = "skipped";
+        }
+
+        /*
+         * a part still running holds the connection until it ends: tell
+         * the client not to send its next request on it meanwhile
+         */
+
+        if (p->sr && !p->answered) {
+            r->keepalive = 0;
         }
 
         if (!p->ok) {

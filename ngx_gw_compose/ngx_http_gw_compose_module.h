@@ -111,6 +111,7 @@ typedef struct {
     json_t                          *value;    /* after target and filters */
 
     unsigned                         ok:1;
+    unsigned                         answered:1;
     unsigned                         timedout:1;
     unsigned                         too_big:1;
 } ngx_http_gw_compose_part_t;

@@ -32,11 +32,14 @@ location = /_slow {
 }
 --- request
 GET /t
+--- more_headers
+Connection: keep-alive
 --- error_code: 504
 --- response_headers
 Content-Type: application/problem+json
 X-Gw-Compose-Parts: product=200, reviews=504
 X-Gw-Compose-Complete: false
+Connection: close
 --- response_headers_like
 X-Elapsed: ^0\.(0[89]\d|1\d\d)$
 --- response_body eval

@@ -97,7 +97,10 @@ location = /t {
 location = /_b { return 200 '{"n":$arg_n}'; }
 --- request
 GET /t
+--- more_headers
+Connection: keep-alive
 --- response_headers
+Connection: keep-alive
 X-Gw-Compose-Parts: p0=200, p1=200, p2=200, p3=200, p4=200, p5=200, p6=200, p7=200, p8=200, p9=200
 X-Gw-Compose-Complete: true
 --- response_body
