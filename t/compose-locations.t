@@ -131,7 +131,7 @@ gw_compose cannot answer a subrequest
 === TEST 6: a composed location behind an internal redirect
 --- config
 location = /t {
-    rewrite ^ /page last;
+    try_files /nothing /page;
 }
 location = /page {
     gw_compose;
