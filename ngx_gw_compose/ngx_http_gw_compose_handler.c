@@ -65,6 +65,9 @@ static void ngx_http_gw_compose_finish(ngx_http_request_t *r,
     ngx_http_gw_compose_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_gw_compose_send_json(ngx_http_request_t *r,
     ngx_http_gw_compose_ctx_t *ctx);
+static ngx_buf_t *ngx_http_gw_compose_join(ngx_http_request_t *r,
+    ngx_http_gw_compose_ctx_t *ctx);
+static void ngx_http_gw_compose_trim(ngx_str_t *s);
 static ngx_int_t ngx_http_gw_compose_send_problem(ngx_http_request_t *r,
     ngx_http_gw_compose_part_t *p);
 static ngx_int_t ngx_http_gw_compose_add_header(ngx_http_request_t *r,
@@ -984,7 +987,7 @@ ngx_http_gw_compose_part_result(ngx_http_gw_compose_part_t *p,
     ngx_http_request_t *sr, ngx_int_t rc)
 {
     json_t                           *v;
-    size_t                            len;
+    size_t                            len, off;
     ngx_buf_t                        *b;
     ngx_uint_t                        i, status;
     json_error_t                      err;
@@ -1036,6 +1039,30 @@ ngx_http_gw_compose_part_result(ngx_http_gw_compose_part_t *p,
 
     b = sr->out ? sr->out->buf : NULL;
     len = b ? (size_t) (b->last - b->pos) : 0;
+
+    if (pc->verbatim) {
+        if (len == 0) {
+            ngx_str_set(&p->text, "null");
+            p->ok = 1;
+            return;
+        }
+
+        if (ngx_http_gw_compose_json_check(b->pos, len, &off) != NGX_OK) {
+            p->reason = "invalid_json";
+            ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                          "gw_compose: part \"%V\" returned invalid JSON "
+                          "at offset %uz", &pc->name, off);
+            return;
+        }
+
+        p->text.data = b->pos;
+        p->text.len = len;
+
+        ngx_http_gw_compose_trim(&p->text);
+
+        p->ok = 1;
+        return;
+    }
 
     if (len == 0) {
         p->raw = json_null();
@@ -1317,6 +1344,15 @@ ngx_http_gw_compose_send_json(ngx_http_request_t *r,
     ngx_chain_t                  out;
     ngx_http_gw_compose_part_t  *p;
 
+    if (!ctx->conf->has_merge) {
+        b = ngx_http_gw_compose_join(r, ctx);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        goto send;
+    }
+
     root = json_object();
     if (root == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1371,6 +1407,8 @@ ngx_http_gw_compose_send_json(ngx_http_request_t *r,
 
     json_decref(root);
 
+send:
+
     b->last_buf = 1;
     b->last_in_chain = 1;
 
@@ -1396,6 +1434,100 @@ failed:
     json_decref(root);
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/*
+ * The response without merges: one key per part, the parts copied as sent
+ * or written from their changed values.
+ */
+
+static ngx_buf_t *
+ngx_http_gw_compose_join(ngx_http_request_t *r,
+    ngx_http_gw_compose_ctx_t *ctx)
+{
+    size_t                       len;
+    ngx_buf_t                   *b;
+    ngx_uint_t                   i;
+    ngx_http_gw_compose_part_t  *p;
+
+    for (i = 0; i < ctx->nparts; i++) {
+        p = &ctx->parts[i];
+
+        if (!p->ok) {
+            ngx_str_set(&p->text, "null");
+
+        } else if (p->text.data == NULL) {
+            len = json_dumpb(p->value, NULL, 0,
+                             NGX_HTTP_GW_COMPOSE_JSON_FLAGS);
+            if (len == 0) {
+                return NULL;
+            }
+
+            p->text.data = ngx_pnalloc(r->pool, len);
+            if (p->text.data == NULL) {
+                return NULL;
+            }
+
+            p->text.len = json_dumpb(p->value, (char *) p->text.data, len,
+                                     NGX_HTTP_GW_COMPOSE_JSON_FLAGS);
+        }
+    }
+
+    len = sizeof("{}\n") - 1;
+
+    for (i = 0; i < ctx->nparts; i++) {
+        p = &ctx->parts[i];
+        len += sizeof(",\"\":") - 1 + p->conf->name.len + p->text.len;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    *b->last++ = '{';
+
+    for (i = 0; i < ctx->nparts; i++) {
+        p = &ctx->parts[i];
+
+        if (i) {
+            *b->last++ = ',';
+        }
+
+        /* part names are plain ASCII letters, digits, "_" and "-" */
+
+        *b->last++ = '"';
+        b->last = ngx_cpymem(b->last, p->conf->name.data, p->conf->name.len);
+        *b->last++ = '"';
+        *b->last++ = ':';
+        b->last = ngx_cpymem(b->last, p->text.data, p->text.len);
+    }
+
+    *b->last++ = '}';
+    *b->last++ = LF;
+
+    return b;
+}
+
+
+static void
+ngx_http_gw_compose_trim(ngx_str_t *s)
+{
+    while (s->len
+           && (s->data[0] == ' ' || s->data[0] == '\t'
+               || s->data[0] == CR || s->data[0] == LF))
+    {
+        s->data++;
+        s->len--;
+    }
+
+    while (s->len
+           && (s->data[s->len - 1] == ' ' || s->data[s->len - 1] == '\t'
+               || s->data[s->len - 1] == CR || s->data[s->len - 1] == LF))
+    {
+        s->len--;
+    }
 }
 
 

@@ -244,3 +244,290 @@ ngx_http_gw_compose_json_merge(json_t *dst, json_t *src)
 
     return NGX_OK;
 }
+
+
+/*
+ * Checks that [p, p + len) is exactly one JSON text (RFC 8259) in UTF-8,
+ * with containers nested at most NGX_HTTP_GW_COMPOSE_MAX_DEPTH deep,
+ * without building it: a part's body that needs no changes is copied into
+ * the response as sent.  On NGX_ERROR, *err is the offset of the first
+ * byte that is wrong.
+ */
+
+ngx_int_t
+ngx_http_gw_compose_json_check(u_char *p, size_t len, size_t *err)
+{
+    u_char      *start, *last, c;
+    uint32_t     u;
+    ngx_uint_t   i, depth, state;
+    u_char       stack[NGX_HTTP_GW_COMPOSE_MAX_DEPTH];
+
+    enum {
+        sw_value = 0,
+        sw_value_or_close,
+        sw_key,
+        sw_key_or_close,
+        sw_after
+    };
+
+    start = p;
+    last = p + len;
+    depth = 0;
+    state = sw_value;
+
+    for ( ;; ) {
+
+        while (p < last
+               && (*p == ' ' || *p == '\t' || *p == CR || *p == LF))
+        {
+            p++;
+        }
+
+        if (state == sw_after && depth == 0) {
+            break;
+        }
+
+        if (p == last) {
+            goto invalid;
+        }
+
+        c = *p;
+
+        switch (state) {
+
+        case sw_after:
+
+            if (c == ',') {
+                p++;
+                state = (stack[depth - 1] == '{') ? sw_key : sw_value;
+                continue;
+            }
+
+            if ((c == '}' && stack[depth - 1] == '{')
+                || (c == ']' && stack[depth - 1] == '['))
+            {
+                p++;
+                depth--;
+                continue;
+            }
+
+            goto invalid;
+
+        case sw_key_or_close:
+
+            if (c == '}') {
+                p++;
+                depth--;
+                state = sw_after;
+                continue;
+            }
+
+            /* fall through */
+
+        case sw_key:
+
+            if (c != '"') {
+                goto invalid;
+            }
+
+            break;
+
+        case sw_value_or_close:
+
+            if (c == ']') {
+                p++;
+                depth--;
+                state = sw_after;
+                continue;
+            }
+
+            /* fall through */
+
+        default: /* sw_value */
+
+            if (c == '{' || c == '[') {
+                if (depth == NGX_HTTP_GW_COMPOSE_MAX_DEPTH) {
+                    goto invalid;
+                }
+
+                stack[depth++] = c;
+                p++;
+                state = (c == '{') ? sw_key_or_close : sw_value_or_close;
+                continue;
+            }
+
+            if (c == 't' || c == 'f' || c == 'n') {
+                if (last - p >= 4 && ngx_strncmp(p, "true", 4) == 0) {
+                    p += 4;
+
+                } else if (last - p >= 5 && ngx_strncmp(p, "false", 5) == 0) {
+                    p += 5;
+
+                } else if (last - p >= 4 && ngx_strncmp(p, "null", 4) == 0) {
+                    p += 4;
+
+                } else {
+                    goto invalid;
+                }
+
+                state = sw_after;
+                continue;
+            }
+
+            if (c == '-' || (c >= '0' && c <= '9')) {
+                if (c == '-') {
+                    p++;
+                }
+
+                if (p == last || *p < '0' || *p > '9') {
+                    goto invalid;
+                }
+
+                if (*p == '0') {
+                    p++;
+
+                } else {
+                    while (p < last && *p >= '0' && *p <= '9') {
+                        p++;
+                    }
+                }
+
+                if (p < last && *p == '.') {
+                    p++;
+
+                    if (p == last || *p < '0' || *p > '9') {
+                        goto invalid;
+                    }
+
+                    while (p < last && *p >= '0' && *p <= '9') {
+                        p++;
+                    }
+                }
+
+                if (p < last && (*p == 'e' || *p == 'E')) {
+                    p++;
+
+                    if (p < last && (*p == '+' || *p == '-')) {
+                        p++;
+                    }
+
+                    if (p == last || *p < '0' || *p > '9') {
+                        goto invalid;
+                    }
+
+                    while (p < last && *p >= '0' && *p <= '9') {
+                        p++;
+                    }
+                }
+
+                state = sw_after;
+                continue;
+            }
+
+            if (c != '"') {
+                goto invalid;
+            }
+
+            break;
+        }
+
+        /* a string: a value, or a key followed by ':' and a value */
+
+        p++;
+
+        for ( ;; ) {
+            if (p == last) {
+                goto invalid;
+            }
+
+            c = *p;
+
+            if (c == '"') {
+                p++;
+                break;
+            }
+
+            if (c < 0x20) {
+                goto invalid;
+            }
+
+            if (c == '\\') {
+                p++;
+
+                if (p == last) {
+                    goto invalid;
+                }
+
+                if (*p == 'u') {
+                    if (last - p < 5) {
+                        goto invalid;
+                    }
+
+                    for (i = 1; i <= 4; i++) {
+                        c = p[i] | 0x20;
+
+                        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                        {
+                            p += i;
+                            goto invalid;
+                        }
+                    }
+
+                    p += 5;
+                    continue;
+                }
+
+                if (ngx_strlchr((u_char *) "\"\\/bfnrt",
+                                (u_char *) "\"\\/bfnrt" + 8, *p)
+                    == NULL)
+                {
+                    goto invalid;
+                }
+
+                p++;
+                continue;
+            }
+
+            if (c < 0x80) {
+                p++;
+                continue;
+            }
+
+            u = ngx_utf8_decode(&p, last - p);
+
+            if (u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
+                goto invalid;
+            }
+        }
+
+        if (state == sw_key || state == sw_key_or_close) {
+            while (p < last
+                   && (*p == ' ' || *p == '\t' || *p == CR || *p == LF))
+            {
+                p++;
+            }
+
+            if (p == last || *p != ':') {
+                goto invalid;
+            }
+
+            p++;
+            state = sw_value;
+            continue;
+        }
+
+        state = sw_after;
+    }
+
+    if (p != last) {
+        goto invalid;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    *err = p - start;
+
+    return NGX_ERROR;
+}

@@ -833,7 +833,7 @@ static ngx_int_t
 ngx_http_gw_compose_link(ngx_conf_t *cf, ngx_http_gw_compose_loc_conf_t *conf)
 {
     u_char                           *color;
-    ngx_uint_t                        i, *stack;
+    ngx_uint_t                        i, k, *stack, *dep;
     ngx_http_gw_compose_part_conf_t  *part;
 
     part = conf->parts->elts;
@@ -869,6 +869,27 @@ ngx_http_gw_compose_link(ngx_conf_t *cf, ngx_http_gw_compose_loc_conf_t *conf)
         if (part[i].body == NULL && part[i].method != NGX_HTTP_GET) {
             conf->needs_body = 1;
         }
+    }
+
+    for (i = 0; i < conf->parts->nelts; i++) {
+        dep = part[i].deps->elts;
+
+        for (k = 0; k < part[i].deps->nelts; k++) {
+            part[dep[k]].referenced = 1;
+        }
+
+        if (part[i].merge) {
+            conf->has_merge = 1;
+        }
+    }
+
+    for (i = 0; i < conf->parts->nelts; i++) {
+        part[i].verbatim = !conf->has_merge
+                           && !part[i].referenced
+                           && part[i].target == NULL
+                           && part[i].allow == NULL
+                           && part[i].deny == NULL
+                           && part[i].rename == NULL;
     }
 
     color = ngx_pcalloc(cf->temp_pool, conf->parts->nelts);

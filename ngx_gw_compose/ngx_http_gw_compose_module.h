@@ -20,6 +20,8 @@
 #define NGX_HTTP_GW_COMPOSE_MAIN        1
 #define NGX_HTTP_GW_COMPOSE_PART        2
 
+#define NGX_HTTP_GW_COMPOSE_MAX_DEPTH   1024
+
 #define NGX_HTTP_GW_COMPOSE_NEW         0
 #define NGX_HTTP_GW_COMPOSE_RUNNING     1
 #define NGX_HTTP_GW_COMPOSE_DONE        2
@@ -76,6 +78,8 @@ typedef struct {
     unsigned                         optional:1;
     unsigned                         merge:1;
     unsigned                         uses_request:1;
+    unsigned                         referenced:1;
+    unsigned                         verbatim:1;  /* copied as sent */
 } ngx_http_gw_compose_part_conf_t;
 
 
@@ -89,6 +93,7 @@ typedef struct {
     ngx_flag_t                       enabled;
     unsigned                         needs_body:1;
     unsigned                         request_json:1;
+    unsigned                         has_merge:1;
 } ngx_http_gw_compose_loc_conf_t;
 
 
@@ -109,6 +114,7 @@ typedef struct {
 
     json_t                          *raw;      /* the body as parsed */
     json_t                          *value;    /* after target and filters */
+    ngx_str_t                        text;     /* or the body, checked */
 
     unsigned                         ok:1;
     unsigned                         answered:1;
@@ -162,6 +168,7 @@ void ngx_http_gw_compose_json_rename(json_t *root, ngx_array_t *from,
 ngx_int_t ngx_http_gw_compose_json_merge(json_t *dst, json_t *src);
 ngx_int_t ngx_http_gw_compose_json_set(json_t *root, ngx_array_t *path,
     json_t *value);
+ngx_int_t ngx_http_gw_compose_json_check(u_char *p, size_t len, size_t *err);
 
 
 #endif /* _NGX_HTTP_GW_COMPOSE_MODULE_H_INCLUDED_ */

@@ -278,7 +278,7 @@ X-Gw-Compose-Complete: false
 --- response_body eval
 '{"type":"about:blank","title":"Bad Gateway","status":502,"detail":"part \"html\" returned invalid JSON"}' . "\r\n"
 --- error_log
-gw_compose: part "html" returned invalid JSON: invalid token near '<'
+gw_compose: part "html" returned invalid JSON at offset 0
 
 
 

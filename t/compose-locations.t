@@ -6,7 +6,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: parts from static files
+=== TEST 1: parts from static files, copied as written
 --- user_files
 >>> data/product.json
 {"id": 7, "name": "lamp"}
@@ -24,7 +24,7 @@ location /data/ {
 --- request
 GET /t
 --- response_body
-{"product":{"id":7,"name":"lamp"},"stock":[1,2,3]}
+{"product":{"id": 7, "name": "lamp"},"stock":[1, 2, 3]}
 --- no_error_log
 [error]
 [alert]

@@ -50,7 +50,7 @@ Content-Type: application/json
 X-Gw-Compose-Parts: order=200, payment=200
 X-Gw-Compose-Complete: true
 --- response_body
-{"order":{"id":"o-17","method":"POST","type":"application/json","got":{"sku":"lamp","qty":2}},"payment":{"status":"paid","method":"POST","got":{"order_id":"o-17","card":"4111","amount":19.99}}}
+{"order":{"id":"o-17","method":"POST","type":"application/json","got":{"sku":"lamp","qty":2}},"payment":{"status":"paid","method":"POST","got":{"order_id": "o-17", "card": "4111", "amount": 19.99}}}
 --- no_error_log
 [error]
 [alert]
@@ -251,7 +251,7 @@ location = /_up {
 POST /t
 {"tags": ["a", "b"]}
 --- response_body
-{"user":{"name":"ann \"x\"","n":3},"note":{"who":"ann \"x\"","n":3,"all":{"name":"ann \"x\"","n":3},"tags":["a","b"],"fixed":[1,{"a":2}]}}
+{"user":{"name":"ann \"x\"","n":3},"note":{"who": "ann \"x\"", "n": 3, "all": {"name":"ann \"x\"","n":3}, "tags": ["a","b"], "fixed": [1, {"a": 2}]}}
 --- no_error_log
 [error]
 [alert]
