@@ -673,22 +673,12 @@ static ngx_int_t
 ngx_http_gw_compose_part_variables(ngx_http_request_t *r,
     ngx_http_request_t *sr)
 {
-    ngx_str_t                  *name;
-    ngx_uint_t                  i;
-    ngx_http_variable_t        *v;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    static ngx_str_t  reset[] = {
-        ngx_string("http_"),
-        ngx_string("cookie_"),
-        ngx_string("remote_user"),
-        ngx_string("content_type"),
-        ngx_string("content_length"),
-        ngx_string("request_uri"),
-        ngx_null_string
-    };
+    ngx_uint_t                        i, *index;
+    ngx_http_core_main_conf_t        *cmcf;
+    ngx_http_gw_compose_main_conf_t  *gmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_compose_module);
 
     sr->variables = ngx_palloc(r->pool, cmcf->variables.nelts
                                         * sizeof(ngx_http_variable_value_t));
@@ -699,19 +689,11 @@ ngx_http_gw_compose_part_variables(ngx_http_request_t *r,
     ngx_memcpy(sr->variables, r->variables,
                cmcf->variables.nelts * sizeof(ngx_http_variable_value_t));
 
-    v = cmcf->variables.elts;
+    index = gmcf->reset->elts;
 
-    for (i = 0; i < cmcf->variables.nelts; i++) {
-
-        for (name = reset; name->len; name++) {
-            if (v[i].name.len >= name->len
-                && ngx_strncmp(v[i].name.data, name->data, name->len) == 0)
-            {
-                sr->variables[i].valid = 0;
-                sr->variables[i].not_found = 0;
-                break;
-            }
-        }
+    for (i = 0; i < gmcf->reset->nelts; i++) {
+        sr->variables[index[i]].valid = 0;
+        sr->variables[index[i]].not_found = 0;
     }
 
     return NGX_OK;

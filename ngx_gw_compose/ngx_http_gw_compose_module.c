@@ -17,6 +17,8 @@
 
 static ngx_int_t ngx_http_gw_compose_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_compose_init(ngx_conf_t *cf);
+static void *ngx_http_gw_compose_create_main_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_gw_compose_init_module(ngx_cycle_t *cycle);
 static void *ngx_http_gw_compose_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_compose_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -111,7 +113,7 @@ static ngx_http_module_t  ngx_http_gw_compose_module_ctx = {
     ngx_http_gw_compose_add_variables,     /* preconfiguration */
     ngx_http_gw_compose_init,              /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_gw_compose_create_main_conf,  /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -128,7 +130,7 @@ ngx_module_t  ngx_http_gw_compose_module = {
     ngx_http_gw_compose_commands,          /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_gw_compose_init_module,       /* init module */
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -178,6 +180,89 @@ static ngx_int_t
 ngx_http_gw_compose_init(ngx_conf_t *cf)
 {
     return ngx_http_gw_compose_body_filter_init(cf);
+}
+
+
+static void *
+ngx_http_gw_compose_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_gw_compose_main_conf_t  *gmcf;
+
+    gmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_compose_main_conf_t));
+    if (gmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     gmcf->reset = NULL;
+     */
+
+    return gmcf;
+}
+
+
+/*
+ * The indexed variables a part evaluates again rather than taking from the
+ * client's request: those of the headers and the URI, which differ for a
+ * part.  The list is final once every variable is indexed.
+ */
+
+static ngx_int_t
+ngx_http_gw_compose_init_module(ngx_cycle_t *cycle)
+{
+    ngx_str_t                        *name;
+    ngx_uint_t                        i, *index;
+    ngx_http_variable_t              *v;
+    ngx_http_core_main_conf_t        *cmcf;
+    ngx_http_gw_compose_main_conf_t  *gmcf;
+
+    static ngx_str_t  reset[] = {
+        ngx_string("http_"),
+        ngx_string("cookie_"),
+        ngx_string("remote_user"),
+        ngx_string("content_type"),
+        ngx_string("content_length"),
+        ngx_string("request_uri"),
+        ngx_null_string
+    };
+
+    if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module)
+        == NULL)
+    {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+    gmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_gw_compose_module);
+
+    gmcf->reset = ngx_array_create(cycle->pool, 16, sizeof(ngx_uint_t));
+    if (gmcf->reset == NULL) {
+        return NGX_ERROR;
+    }
+
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+
+        for (name = reset; name->len; name++) {
+            if (v[i].name.len >= name->len
+                && ngx_strncmp(v[i].name.data, name->data, name->len) == 0)
+            {
+                index = ngx_array_push(gmcf->reset);
+                if (index == NULL) {
+                    return NGX_ERROR;
+                }
+
+                *index = i;
+                break;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -97,6 +97,11 @@ typedef struct {
 } ngx_http_gw_compose_loc_conf_t;
 
 
+typedef struct {
+    ngx_array_t                     *reset;    /* variable indexes */
+} ngx_http_gw_compose_main_conf_t;
+
+
 typedef struct ngx_http_gw_compose_ctx_s  ngx_http_gw_compose_ctx_t;
 
 
