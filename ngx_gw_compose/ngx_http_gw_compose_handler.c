@@ -415,8 +415,8 @@ static ngx_int_t
 ngx_http_gw_compose_start_part(ngx_http_request_t *r,
     ngx_http_gw_compose_ctx_t *ctx, ngx_http_gw_compose_part_t *p)
 {
-    u_char                           *q;
     off_t                             length;
+    u_char                           *q;
     ngx_int_t                         rc;
     ngx_str_t                         full, uri, args, body, *ct;
     ngx_buf_t                        *b;

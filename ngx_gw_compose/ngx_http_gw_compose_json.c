@@ -257,10 +257,9 @@ ngx_http_gw_compose_json_merge(json_t *dst, json_t *src)
 ngx_int_t
 ngx_http_gw_compose_json_check(u_char *p, size_t len, size_t *err)
 {
-    u_char      *start, *last, c;
+    u_char      *start, *last, c, stack[NGX_HTTP_GW_COMPOSE_MAX_DEPTH];
     uint32_t     u;
     ngx_uint_t   i, depth, state;
-    u_char       stack[NGX_HTTP_GW_COMPOSE_MAX_DEPTH];
 
     enum {
         sw_value = 0,
