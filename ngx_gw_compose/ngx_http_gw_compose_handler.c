@@ -1682,6 +1682,10 @@ ngx_http_gw_compose_read_body(ngx_http_request_t *r, ngx_str_t *body)
             continue;
         }
 
+        if (!b->in_file) {
+            continue;       /* the last, empty buffer of a chunked body */
+        }
+
         size = b->file_last - b->file_pos;
 
         n = ngx_read_file(b->file, p, size, b->file_pos);

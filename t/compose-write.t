@@ -256,3 +256,44 @@ POST /t
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 9: a chunked client body reaches a part with a length
+--- http_config
+server {
+    listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+    location / {
+        echo_read_request_body;
+        echo '{"length":"$http_content_length","te":"$http_transfer_encoding","body":$echo_request_body}';
+    }
+}
+--- config
+location = /t {
+    gw_compose;
+    gw_compose_part copy /_up method=POST;
+    gw_compose_part order /_up method=POST "body={request.order}";
+}
+location = /_up {
+    proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+}
+--- raw_request eval
+"POST /t HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+Content-Type: application/json\r
+Transfer-Encoding: chunked\r
+\r
+6\r
+{\"orde\r
+e\r
+r\": {\"n\": 1}}\r
+0\r
+\r
+"
+--- response_body
+{"copy":{"length":"20","te":"","body":{"order": {"n": 1}}},"order":{"length":"7","te":"","body":{"n":1}}}
+--- no_error_log
+[error]
+[alert]
+[emerg]
