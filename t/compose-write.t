@@ -291,8 +291,8 @@ r\": {\"n\": 1}}\r
 0\r
 \r
 "
---- response_body
-{"copy":{"length":"20","te":"","body":{"order": {"n": 1}}},"order":{"length":"7","te":"","body":{"n":1}}}
+--- response_body_like
+^\{"copy":\{"length":"20","te":"","body":\{"order": \{"n": 1\}\}\},"order":\{"length":"7","te":"","body":\{"n":1\}\}\}\s*$
 --- no_error_log
 [error]
 [alert]
