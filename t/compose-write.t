@@ -286,13 +286,13 @@ Transfer-Encoding: chunked\r
 \r
 6\r
 {\"orde\r
-e\r
+d\r
 r\": {\"n\": 1}}\r
 0\r
 \r
 "
 --- response_body_like
-^\{"copy":\{"length":"20","te":"","body":\{"order": \{"n": 1\}\}\},"order":\{"length":"7","te":"","body":\{"n":1\}\}\}\s*$
+^\{"copy":\{"length":"19","te":"","body":\{"order": \{"n": 1\}\}\},"order":\{"length":"7","te":"","body":\{"n":1\}\}\}\s*$
 --- no_error_log
 [error]
 [alert]
