@@ -416,7 +416,7 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
     ngx_http_gw_compose_ctx_t *ctx, ngx_http_gw_compose_part_t *p)
 {
     off_t                             length;
-    u_char                           *q;
+    u_char                           *q, *src;
     ngx_int_t                         rc;
     ngx_str_t                         full, uri, args, body, *ct;
     ngx_buf_t                        *b;
@@ -518,8 +518,8 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
     }
 
     q = uri.data;
-    body.data = full.data;
-    ngx_unescape_uri(&q, &body.data, uri.len, NGX_UNESCAPE_URI);
+    src = full.data;
+    ngx_unescape_uri(&q, &src, uri.len, NGX_UNESCAPE_URI);
     uri.len = q - uri.data;
 
     if (uri.len == 0 || uri.data[0] != '/'
