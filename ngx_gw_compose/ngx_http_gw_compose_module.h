@@ -20,6 +20,14 @@
 #define NGX_HTTP_GW_COMPOSE_MAIN        1
 #define NGX_HTTP_GW_COMPOSE_PART        2
 
+
+/*
+ * 16 significant digits: 19.99 stays 19.99 (17, jansson's default, would
+ * write 19.989999999999998)
+ */
+#define NGX_HTTP_GW_COMPOSE_JSON_FLAGS                                        \
+    (JSON_COMPACT|JSON_ENCODE_ANY|JSON_REAL_PRECISION(16))
+
 #define NGX_HTTP_GW_COMPOSE_MAX_DEPTH   1024
 
 #define NGX_HTTP_GW_COMPOSE_NEW         0
@@ -153,9 +161,15 @@ extern ngx_module_t  ngx_http_gw_compose_module;
 
 /* ngx_http_gw_compose_handler.c */
 ngx_int_t ngx_http_gw_compose_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_gw_compose_body_filter_init(ngx_conf_t *cf);
+
+/* ngx_http_gw_compose_response.c */
+void ngx_http_gw_compose_finish(ngx_http_request_t *r,
+    ngx_http_gw_compose_ctx_t *ctx, ngx_int_t rc);
 ngx_int_t ngx_http_gw_compose_summary(ngx_http_request_t *r,
     ngx_http_gw_compose_ctx_t *ctx, ngx_str_t *out);
+
+/* ngx_http_gw_compose_filter.c */
+ngx_int_t ngx_http_gw_compose_body_filter_init(ngx_conf_t *cf);
 
 /* ngx_http_gw_compose_template.c */
 ngx_int_t ngx_http_gw_compose_template_parse(u_char *p, size_t len,
