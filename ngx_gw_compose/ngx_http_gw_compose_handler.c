@@ -1164,6 +1164,8 @@ ngx_http_gw_compose_timeout(ngx_event_t *ev)
 }
 
 
+/* the client's body in one piece, from memory or the temporary file */
+
 static ngx_int_t
 ngx_http_gw_compose_read_body(ngx_http_request_t *r, ngx_str_t *body)
 {

@@ -463,6 +463,3 @@ ngx_http_gw_compose_add_header(ngx_http_request_t *r, char *name,
 
     return NGX_OK;
 }
-
-
-/* the client's body in one piece, from memory or the temporary file */
