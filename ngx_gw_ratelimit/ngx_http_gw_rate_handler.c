@@ -373,22 +373,36 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
     }
 
     if (!rejected) {
+
+        /*
+         * known keys first: an insertion may free idle nodes, and these
+         * are no longer idle once updated
+         */
+
         for (i = first; i < ctx->results.nelts; i++) {
-            zone = res[i].limit->zone;
+            if (res[i].node) {
+                ngx_http_gw_rate_touch(res[i].limit->zone, res[i].node);
+                res[i].node->state = res[i].state;
+                res[i].node->expire = res[i].expire;
+            }
+        }
 
-            if (res[i].node == NULL) {
-                res[i].node = ngx_http_gw_rate_insert(zone, res[i].hash,
-                                                      r->connection->log);
-                if (res[i].node == NULL) {
-                    continue;
-                }
-
-                res[i].node->kind = (u_char) res[i].limit->kind;
-
-            } else {
-                ngx_http_gw_rate_touch(zone, res[i].node);
+        for (i = first; i < ctx->results.nelts; i++) {
+            if (res[i].node) {
+                continue;
             }
 
+            res[i].node = ngx_http_gw_rate_insert(res[i].limit->zone,
+                                                  res[i].hash,
+                                                  r->connection->log);
+            if (res[i].node == NULL) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "gw_rate_zone \"%V\" has no room for a key",
+                              &res[i].limit->zone->shm_zone->shm.name);
+                continue;
+            }
+
+            res[i].node->kind = (u_char) res[i].limit->kind;
             res[i].node->state = res[i].state;
             res[i].node->expire = res[i].expire;
         }
@@ -400,6 +414,13 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
 
     for (i = first; i < ctx->results.nelts; i++) {
         res[i].node = NULL;
+
+        /* the policies that would admit report what they still have */
+
+        if (rejected && !res[i].rejected) {
+            res[i].remaining = res[i].now_remaining;
+            res[i].reset = res[i].now_reset;
+        }
     }
 
     if (!rejected) {

@@ -309,7 +309,8 @@ ngx_http_gw_rate_free(ngx_http_gw_rate_zone_t *zone,
 
 /*
  * One policy's decision for the key in res, from the node's state (or an
- * idle key when there is none yet), without changing anything.
+ * idle key when there is none yet), without changing anything: what the
+ * request would leave if admitted, and what there is now.
  *
  * A rate is GCRA in integer time: the theoretical arrival time "tat" is
  * kept in units of 1/N ms, so that the emission interval of N requests
@@ -352,6 +353,11 @@ ngx_http_gw_rate_evaluate(ngx_http_gw_rate_main_conf_t *rmcf,
             res->state = tat;
             return;
         }
+
+        res->now_remaining = (uint64_t) ((now + tau + interval - tat)
+                                         / interval);
+        res->now_reset = (uint64_t) ((tat - now + unit * 1000 - 1)
+                                     / (unit * 1000));
 
         tat += interval;
 
@@ -396,6 +402,9 @@ ngx_http_gw_rate_evaluate(ngx_http_gw_rate_main_conf_t *rmcf,
         res->state = (int64_t) (((uint64_t) window << 32) | count);
         return;
     }
+
+    res->now_remaining = limit->limit - count;
+    res->now_reset = res->reset;
 
     count++;
 

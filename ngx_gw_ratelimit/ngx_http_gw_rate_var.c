@@ -247,7 +247,6 @@ static ngx_int_t
 ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
     ngx_http_gw_rate_main_conf_t *rmcf, ngx_str_t *key, ngx_buf_t *b)
 {
-    int64_t                     now, tat;
     uint64_t                    capacity, remaining, reset;
     ngx_uint_t                  i, n;
     ngx_http_gw_rate_limit_t  **policies, *limit;
@@ -276,29 +275,15 @@ ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
         ngx_shmtx_lock(&limit->zone->shpool->mutex);
 
         res.node = ngx_http_gw_rate_lookup(limit->zone, res.hash);
-        tat = res.node ? res.node->state : 0;
 
         ngx_http_gw_rate_evaluate(rmcf, &res);
 
         ngx_shmtx_unlock(&limit->zone->shpool->mutex);
 
-        /* evaluate() tells what one more request would leave */
-
-        remaining = res.rejected ? 0 : res.remaining + 1;
-
-        if (limit->kind == NGX_HTTP_GW_RATE) {
-            capacity = limit->burst;
-            now = (int64_t) ngx_current_msec * (int64_t) limit->limit;
-            reset = (tat > now)
-                    ? (uint64_t) ((tat - now + (int64_t) limit->limit * 1000
-                                   - 1)
-                                  / ((int64_t) limit->limit * 1000))
-                    : 0;
-
-        } else {
-            capacity = limit->limit;
-            reset = res.reset;
-        }
+        remaining = res.rejected ? 0 : res.now_remaining;
+        reset = res.rejected ? res.reset : res.now_reset;
+        capacity = (limit->kind == NGX_HTTP_GW_RATE) ? limit->burst
+                                                     : limit->limit;
 
         b->last = ngx_sprintf(b->last,
                               "%s{\"name\":\"%V\",\"type\":\"%s\","

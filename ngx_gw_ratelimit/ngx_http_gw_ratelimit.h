@@ -133,6 +133,8 @@ typedef struct {
     uint64_t                     remaining;
     uint64_t                     reset;        /* seconds */
     uint64_t                     window;       /* seconds, for headers */
+    uint64_t                     now_remaining;    /* before this request */
+    uint64_t                     now_reset;
     uint64_t                     retry;        /* ms, when rejected */
     uint32_t                     expire;
     ngx_uint_t                   rejected;
