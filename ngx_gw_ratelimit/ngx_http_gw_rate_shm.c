@@ -35,18 +35,12 @@ ngx_http_gw_rate_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone = shm_zone->data;
 
-    if (ozone) {
-        if (ozone->shm_zone->shm.size == shm_zone->shm.size) {
-            zone->sh = ozone->sh;
-            zone->shpool = ozone->shpool;
-            return NGX_OK;
-        }
+    /* nginx passes the old data only for a zone of the same size */
 
-        ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
-                      "gw_rate_zone \"%V\" changed size from %uz to %uz, "
-                      "its counters start afresh",
-                      &shm_zone->shm.name, ozone->shm_zone->shm.size,
-                      shm_zone->shm.size);
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
     }
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;

@@ -43,6 +43,8 @@ static ngx_int_t ngx_http_gw_rate_init_limit(ngx_conf_t *cf,
     ngx_http_gw_rate_limit_t *limit, ngx_str_t *spec);
 static ngx_uint_t ngx_http_gw_rate_variable_exists(ngx_conf_t *cf,
     char *name);
+static void ngx_http_gw_rate_check_resize(ngx_conf_t *cf,
+    ngx_http_gw_rate_zone_t *zone);
 
 
 static ngx_conf_enum_t  ngx_http_gw_rate_log_levels[] = {
@@ -226,23 +228,79 @@ ngx_http_gw_rate_init_main_conf(ngx_conf_t *cf, void *conf)
 
     for (i = 0; i < rmcf->zones.nelts; i++) {
 
-        if (zones[i]->declared) {
-            continue;
-        }
+        if (!zones[i]->declared) {
+            if (zones[i] != rmcf->default_zone) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "unknown gw_rate_zone \"%V\" in %s:%ui",
+                              &zones[i]->shm_zone->shm.name, zones[i]->file,
+                              zones[i]->line);
+                return NGX_CONF_ERROR;
+            }
 
-        if (zones[i] == rmcf->default_zone) {
             zones[i]->shm_zone->shm.size = NGX_HTTP_GW_RATE_DEFAULT_SIZE;
-            continue;
         }
 
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "unknown gw_rate_zone \"%V\" in %s:%ui",
-                      &zones[i]->shm_zone->shm.name, zones[i]->file,
-                      zones[i]->line);
-        return NGX_CONF_ERROR;
+        ngx_http_gw_rate_check_resize(cf, zones[i]);
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * nginx gives a zone whose size changed fresh memory: say so, since its
+ * counters start again.
+ */
+
+static void
+ngx_http_gw_rate_check_resize(ngx_conf_t *cf, ngx_http_gw_rate_zone_t *zone)
+{
+    ngx_uint_t        i;
+    ngx_cycle_t      *old;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *shm_zone;
+
+    old = cf->cycle->old_cycle;
+
+    if (old == NULL || old->shared_memory.part.elts == NULL) {
+        return;
+    }
+
+    part = &old->shared_memory.part;
+    shm_zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            shm_zone = part->elts;
+            i = 0;
+        }
+
+        if (shm_zone[i].tag != zone->shm_zone->tag
+            || shm_zone[i].shm.name.len != zone->shm_zone->shm.name.len
+            || ngx_strncmp(shm_zone[i].shm.name.data,
+                           zone->shm_zone->shm.name.data,
+                           zone->shm_zone->shm.name.len)
+               != 0)
+        {
+            continue;
+        }
+
+        if (shm_zone[i].shm.size != zone->shm_zone->shm.size) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "gw_rate_zone \"%V\" changed size from %uz to "
+                          "%uz, its counters start afresh",
+                          &zone->shm_zone->shm.name, shm_zone[i].shm.size,
+                          zone->shm_zone->shm.size);
+        }
+
+        return;
+    }
 }
 
 
@@ -422,13 +480,6 @@ ngx_http_gw_rate_get_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size)
     shm_zone = ngx_shared_memory_add(cf, name, size,
                                      &ngx_http_gw_ratelimit_module);
     if (shm_zone == NULL) {
-        return NULL;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"%V\" is already used "
-                           "otherwise", name);
         return NULL;
     }
 
@@ -1158,7 +1209,8 @@ ngx_http_gw_rate_timezone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
               || (value[1].data[i] >= 'A' && value[1].data[i] <= 'Z')
               || (value[1].data[i] >= '0' && value[1].data[i] <= '9')
               || value[1].data[i] == '/' || value[1].data[i] == '_'
-              || value[1].data[i] == '-' || value[1].data[i] == '+'))
+              || value[1].data[i] == '-' || value[1].data[i] == '+'
+              || value[1].data[i] == '.'))
         {
             break;
         }
