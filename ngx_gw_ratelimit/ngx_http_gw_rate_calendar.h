@@ -5,7 +5,7 @@
  * Calendar arithmetic for quotas: civil dates, weeks, months and time
  * zones (fixed offsets and TZif data).  Plain C over integers and byte
  * buffers, with no nginx dependency, so that the unit test
- * (ngx_gw_ratelimit/t/calendar_test.c) and fuzzers link this file alone.
+ * (test/ngx_http_gw_rate_calendar_test.c) and fuzzers link this file alone.
  * Times are seconds since the Unix epoch, UTC.
  */
 
