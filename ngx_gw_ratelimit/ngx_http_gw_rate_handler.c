@@ -27,6 +27,8 @@ static ngx_int_t ngx_http_gw_rate_decide(ngx_http_request_t *r,
 static ngx_int_t ngx_http_gw_rate_reject(ngx_http_request_t *r,
     ngx_http_gw_rate_loc_conf_t *rlcf, ngx_http_gw_rate_ctx_t *ctx,
     ngx_http_gw_rate_result_t *worst);
+static ngx_int_t ngx_http_gw_rate_unavailable(ngx_http_request_t *r,
+    ngx_http_gw_rate_ctx_t *ctx);
 static void ngx_http_gw_rate_cleanup(void *data);
 static ngx_int_t ngx_http_gw_rate_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_rate_add_header(ngx_http_request_t *r,
@@ -226,6 +228,15 @@ ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
         return NGX_DECLINED;
     }
 
+    if (rmcf->redis && rmcf->redis->fail_closed) {
+        res = ctx->results.elts;
+
+        if (res[first].limit->zone->sh->redis_down) {
+            ctx->results.nelts = first;
+            return ngx_http_gw_rate_unavailable(r, ctx);
+        }
+    }
+
     return ngx_http_gw_rate_decide(r, ctx, first);
 }
 
@@ -381,7 +392,16 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
 
         for (i = first; i < ctx->results.nelts; i++) {
             if (res[i].node) {
-                ngx_http_gw_rate_touch(res[i].limit->zone, res[i].node);
+                zone = res[i].limit->zone;
+
+                ngx_http_gw_rate_touch(zone, res[i].node);
+
+                if (zone->sync) {
+                    ngx_http_gw_rate_sync_hit(zone, res[i].node,
+                                              res[i].limit,
+                                              res[i].node->state, 0);
+                }
+
                 res[i].node->state = res[i].state;
                 res[i].node->expire = res[i].expire;
             }
@@ -403,6 +423,12 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
             }
 
             res[i].node->kind = (u_char) res[i].limit->kind;
+
+            if (res[i].limit->zone->sync) {
+                ngx_http_gw_rate_sync_hit(res[i].limit->zone, res[i].node,
+                                          res[i].limit, res[i].state, 1);
+            }
+
             res[i].node->state = res[i].state;
             res[i].node->expire = res[i].expire;
         }
@@ -476,6 +502,28 @@ ngx_http_gw_rate_reject(ngx_http_request_t *r,
     p = ngx_sprintf(p, "rate limit policy \"%V\" exceeded, retry in %uL s",
                     &worst->limit->name, ctx->retry_after);
     problem.detail.len = p - problem.detail.data;
+
+    return ngx_http_gw_problem_finalize(r, &problem);
+}
+
+
+/* fail=closed while Redis is unreachable */
+
+static ngx_int_t
+ngx_http_gw_rate_unavailable(ngx_http_request_t *r,
+    ngx_http_gw_rate_ctx_t *ctx)
+{
+    ngx_http_gw_problem_t  problem;
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "gw_rate_redis is unreachable, rejecting (fail=closed)");
+
+    ctx->status = NGX_HTTP_GW_RATE_REJECTED;
+    ctx->headers = 0;
+
+    ngx_memzero(&problem, sizeof(ngx_http_gw_problem_t));
+    problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+    ngx_str_set(&problem.detail, "the rate limit store is unavailable");
 
     return ngx_http_gw_problem_finalize(r, &problem);
 }

@@ -11,10 +11,6 @@
 #include "ngx_http_gw_ratelimit.h"
 
 
-#define NGX_HTTP_GW_RATE_NODE_SIZE                                           \
-    (offsetof(ngx_rbtree_node_t, color) + sizeof(ngx_http_gw_rate_node_t))
-
-
 static void ngx_http_gw_rate_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_uint_t ngx_http_gw_rate_expire(ngx_http_gw_rate_zone_t *zone,
@@ -40,6 +36,20 @@ ngx_http_gw_rate_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (ozone) {
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
+
+        if (zone->sh->node_size != zone->node_size) {
+            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                          "gw_rate_zone \"%V\" %s Redis mode, its counters "
+                          "start afresh", &shm_zone->shm.name,
+                          zone->sync ? "enters" : "leaves");
+
+            ngx_shmtx_lock(&zone->shpool->mutex);
+            ngx_http_gw_rate_expire(zone, (ngx_uint_t) -1, 1);
+            zone->sh->evicted = 0;
+            zone->sh->node_size = zone->node_size;
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+        }
+
         return NGX_OK;
     }
 
@@ -57,6 +67,7 @@ ngx_http_gw_rate_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_memzero(zone->sh, sizeof(ngx_http_gw_rate_shctx_t));
 
+    zone->sh->node_size = zone->node_size;
     zone->shpool->data = zone->sh;
 
     ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
@@ -175,8 +186,7 @@ ngx_http_gw_rate_insert(ngx_http_gw_rate_zone_t *zone, uint64_t hash,
     tries = 0;
 
     for ( ;; ) {
-        node = ngx_slab_alloc_locked(zone->shpool,
-                                     NGX_HTTP_GW_RATE_NODE_SIZE);
+        node = ngx_slab_alloc_locked(zone->shpool, zone->node_size);
         if (node == NULL) {
             if (++tries == 4 || ngx_http_gw_rate_make_room(zone, log) == 0) {
                 return NULL;
@@ -195,6 +205,11 @@ ngx_http_gw_rate_insert(ngx_http_gw_rate_zone_t *zone, uint64_t hash,
     rn->reserved = 0;
     rn->expire = 0;
     rn->state = 0;
+
+    if (zone->sync) {
+        ngx_memzero(ngx_http_gw_rate_node_sync(rn),
+                    sizeof(ngx_http_gw_rate_sync_t));
+    }
 
     ngx_rbtree_insert(&zone->sh->rbtree, node);
     ngx_queue_insert_head(&zone->sh->queue, &rn->queue);

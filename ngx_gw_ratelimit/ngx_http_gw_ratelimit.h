@@ -42,7 +42,9 @@ typedef struct {
     ngx_queue_t                  queue;        /* LRU, most recent first */
     ngx_atomic_t                 nodes;
     ngx_atomic_t                 evicted;
+    ngx_atomic_t                 redis_down;   /* set by the Redis worker */
     time_t                       warned;       /* last "zone full" warning */
+    size_t                       node_size;
 } ngx_http_gw_rate_shctx_t;
 
 
@@ -52,6 +54,8 @@ typedef struct {
     ngx_shm_zone_t              *shm_zone;
     ngx_uint_t                   index;        /* lock order */
     ngx_flag_t                   declared;
+    ngx_flag_t                   sync;         /* nodes carry Redis state */
+    size_t                       node_size;
     u_char                      *file;         /* first use, for errors */
     ngx_uint_t                   line;
 } ngx_http_gw_rate_zone_t;
@@ -70,6 +74,40 @@ typedef struct {
     ngx_queue_t                  queue;
     int64_t                      state;
 } ngx_http_gw_rate_node_t;
+
+
+/*
+ * In Redis mode a node is followed by what its synchronisation needs
+ * (the node then takes a 128-byte slab slot).
+ */
+typedef struct {
+    uint32_t                     delta;        /* hits not sent to Redis */
+    uint32_t                     synced;       /* cluster total last read */
+    uint32_t                     unit;         /* rate: N, time in 1/N ms */
+    uint32_t                     interval;     /* rate: emission interval */
+} ngx_http_gw_rate_sync_t;
+
+
+#define ngx_http_gw_rate_node_sync(rn)                                       \
+    ((ngx_http_gw_rate_sync_t *) ((u_char *) (rn)                            \
+                                  + sizeof(ngx_http_gw_rate_node_t)))
+
+#define NGX_HTTP_GW_RATE_NODE_SIZE                                           \
+    (offsetof(ngx_rbtree_node_t, color) + sizeof(ngx_http_gw_rate_node_t))
+
+
+typedef struct {
+    ngx_str_t                    host;         /* numeric, NUL-terminated */
+    in_port_t                    port;
+    ngx_str_t                    unix_path;    /* NUL-terminated */
+    ngx_str_t                    addr_text;    /* as configured */
+    ngx_str_t                    password;
+    ngx_int_t                    db;
+    ngx_str_t                    prefix;
+    ngx_msec_t                   sync;
+    ngx_msec_t                   timeout;
+    ngx_uint_t                   fail_closed;
+} ngx_http_gw_rate_redis_conf_t;
 
 
 typedef struct {
@@ -105,6 +143,7 @@ typedef struct {
     ngx_int_t                    auth_plan_index;  /* $gw_auth_plan */
     ngx_gw_tz_t                 *tz;
     ngx_str_t                    tz_name;
+    ngx_http_gw_rate_redis_conf_t  *redis;
 } ngx_http_gw_rate_main_conf_t;
 
 
@@ -164,6 +203,14 @@ void ngx_http_gw_rate_touch(ngx_http_gw_rate_zone_t *zone,
     ngx_http_gw_rate_node_t *node);
 void ngx_http_gw_rate_evaluate(ngx_http_gw_rate_main_conf_t *rmcf,
     ngx_http_gw_rate_result_t *res);
+
+void ngx_http_gw_rate_sync_hit(ngx_http_gw_rate_zone_t *zone,
+    ngx_http_gw_rate_node_t *rn, ngx_http_gw_rate_limit_t *limit,
+    int64_t old_state, ngx_uint_t inserted);
+
+char *ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_gw_rate_redis_exit_process(ngx_cycle_t *cycle);
 
 ngx_int_t ngx_http_gw_rate_handler_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_gw_rate_add_variables(ngx_conf_t *cf);

@@ -128,6 +128,13 @@ static ngx_command_t  ngx_http_gw_ratelimit_commands[] = {
       0,
       NULL },
 
+    { ngx_string("gw_rate_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_gw_rate_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("gw_rate_usage"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_gw_rate_usage,
@@ -161,10 +168,10 @@ ngx_module_t  ngx_http_gw_ratelimit_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_gw_rate_redis_init_process,   /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_gw_rate_redis_exit_process,   /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -238,6 +245,12 @@ ngx_http_gw_rate_init_main_conf(ngx_conf_t *cf, void *conf)
             }
 
             zones[i]->shm_zone->shm.size = NGX_HTTP_GW_RATE_DEFAULT_SIZE;
+        }
+
+        if (rmcf->redis) {
+            zones[i]->sync = 1;
+            zones[i]->node_size = NGX_HTTP_GW_RATE_NODE_SIZE
+                                  + sizeof(ngx_http_gw_rate_sync_t);
         }
 
         ngx_http_gw_rate_check_resize(cf, zones[i]);
@@ -489,6 +502,7 @@ ngx_http_gw_rate_get_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size)
     }
 
     zone->shm_zone = shm_zone;
+    zone->node_size = NGX_HTTP_GW_RATE_NODE_SIZE;
     zone->index = rmcf->zones.nelts;
     zone->file = cf->conf_file->file.name.data;
     zone->line = cf->conf_file->line;
