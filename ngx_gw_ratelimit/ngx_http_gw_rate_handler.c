@@ -326,6 +326,7 @@ static ngx_int_t
 ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
     ngx_uint_t first)
 {
+    int64_t                        old;
     ngx_uint_t                     i, j, nzones, rejected;
     ngx_http_gw_rate_zone_t       *zones[NGX_HTTP_GW_RATE_MAX_ZONES], *zone;
     ngx_http_gw_rate_result_t     *res, *worst;
@@ -394,16 +395,17 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
             if (res[i].node) {
                 zone = res[i].limit->zone;
 
-                ngx_http_gw_rate_touch(zone, res[i].node);
+                old = res[i].node->state;
 
-                if (zone->sync) {
-                    ngx_http_gw_rate_sync_hit(zone, res[i].node,
-                                              res[i].limit,
-                                              res[i].node->state, 0);
-                }
+                ngx_http_gw_rate_touch(zone, res[i].node);
 
                 res[i].node->state = res[i].state;
                 res[i].node->expire = res[i].expire;
+
+                if (zone->sync) {
+                    ngx_http_gw_rate_sync_hit(zone, res[i].node,
+                                              res[i].limit, old, 0);
+                }
             }
         }
 
@@ -423,14 +425,13 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
             }
 
             res[i].node->kind = (u_char) res[i].limit->kind;
+            res[i].node->state = res[i].state;
+            res[i].node->expire = res[i].expire;
 
             if (res[i].limit->zone->sync) {
                 ngx_http_gw_rate_sync_hit(res[i].limit->zone, res[i].node,
                                           res[i].limit, res[i].state, 1);
             }
-
-            res[i].node->state = res[i].state;
-            res[i].node->expire = res[i].expire;
         }
     }
 

@@ -266,9 +266,9 @@ ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * A request admitted by a policy in Redis mode: one more hit to send.  A
- * quota's hits belong to its window; those of a window that has ended and
- * were not sent are dropped with it.
+ * A request admitted by a policy in Redis mode (the node holds the new
+ * state): one more hit to send.  A quota's hits belong to its window;
+ * those of a window that has ended and were not sent are dropped with it.
  */
 
 void
@@ -584,6 +584,8 @@ ngx_http_gw_rate_redis_on_connect(const redisAsyncContext *ac, int status)
 
     rd->connected = 1;
     rd->backoff = NGX_HTTP_GW_RATE_BACKOFF_MIN;
+
+    ngx_http_gw_rate_redis_set_down(rd, 0);
 }
 
 

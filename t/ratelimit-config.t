@@ -503,7 +503,117 @@ invalid number of arguments in "gw_rate_usage" directive
 
 
 
-=== TEST 47: every directive with good values
+=== TEST 47: gw_rate_redis: no port
+--- http_config
+gw_rate_redis 127.0.0.1;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid Redis address "127.0.0.1"
+
+
+
+=== TEST 48: gw_rate_redis: an empty unix path
+--- http_config
+gw_rate_redis unix:;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid Redis address "unix:"
+
+
+
+=== TEST 49: gw_rate_redis: a bad db
+--- http_config
+gw_rate_redis 127.0.0.1:6379 db=one;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid db "db=one"
+
+
+
+=== TEST 50: gw_rate_redis: a sync too short
+--- http_config
+gw_rate_redis 127.0.0.1:6379 sync=5ms;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid sync "sync=5ms", must be 10ms..60s
+
+
+
+=== TEST 51: gw_rate_redis: a timeout too long
+--- http_config
+gw_rate_redis 127.0.0.1:6379 timeout=2m;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid timeout "timeout=2m", must be 10ms..60s
+
+
+
+=== TEST 52: gw_rate_redis: an empty prefix
+--- http_config
+gw_rate_redis 127.0.0.1:6379 prefix=;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid prefix "prefix="
+
+
+
+=== TEST 53: gw_rate_redis: an empty password
+--- http_config
+gw_rate_redis 127.0.0.1:6379 password=;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid password "password="
+
+
+
+=== TEST 54: gw_rate_redis: an unknown fail mode
+--- http_config
+gw_rate_redis 127.0.0.1:6379 fail=open;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid parameter "fail=open"
+
+
+
+=== TEST 55: gw_rate_redis: twice
+--- http_config
+gw_rate_redis 127.0.0.1:6379;
+gw_rate_redis 127.0.0.1:6380;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+"gw_rate_redis" directive is duplicate
+
+
+
+=== TEST 56: gw_rate_redis: only in http
+--- config
+gw_rate_redis 127.0.0.1:6379;
+location = /t { echo ok; }
+--- must_die
+--- error_log
+"gw_rate_redis" directive is not allowed here
+
+
+
+=== TEST 57: every directive with good values
 --- http_config
 gw_rate_zone z size=1m;
 gw_rate_timezone Europe/Berlin;
