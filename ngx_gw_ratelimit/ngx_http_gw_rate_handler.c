@@ -231,9 +231,13 @@ ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
     if (rmcf->redis && rmcf->redis->fail_closed) {
         res = ctx->results.elts;
 
-        if (res[first].limit->zone->sh->redis_down) {
-            ctx->results.nelts = first;
-            return ngx_http_gw_rate_unavailable(r, ctx);
+        for (i = first; i < ctx->results.nelts; i++) {
+            if (res[i].limit->zone->sync
+                && res[i].limit->zone->sh->redis_down)
+            {
+                ctx->results.nelts = first;
+                return ngx_http_gw_rate_unavailable(r, ctx);
+            }
         }
     }
 

@@ -300,6 +300,7 @@ ngx_http_gw_rate_sync_hit(ngx_http_gw_rate_zone_t *zone,
 ngx_int_t
 ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                     i;
     ngx_http_gw_rate_zone_t      **zones;
     ngx_http_gw_rate_redis_t      *rd;
     ngx_http_gw_rate_main_conf_t  *rmcf;
@@ -327,6 +328,18 @@ ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    zones = rmcf->zones.elts;
+
+    for (i = 0; i < rmcf->zones.nelts; i++) {
+        if (zones[i]->sync) {
+            break;
+        }
+    }
+
+    if (i == rmcf->zones.nelts) {
+        return NGX_OK;
+    }
+
     rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_gw_rate_redis_t));
     if (rd == NULL) {
         return NGX_ERROR;
@@ -337,8 +350,7 @@ ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle)
 
     /* a zone kept over a reload remembers whether Redis was down */
 
-    zones = rmcf->zones.elts;
-    rd->down = zones[0]->sh->redis_down;
+    rd->down = zones[i]->sh->redis_down;
 
     rd->backoff = NGX_HTTP_GW_RATE_BACKOFF_MIN;
     rd->next_connect = ngx_current_msec;
@@ -553,7 +565,9 @@ ngx_http_gw_rate_redis_set_down(ngx_http_gw_rate_redis_t *rd,
     zones = rd->rmcf->zones.elts;
 
     for (i = 0; i < rd->rmcf->zones.nelts; i++) {
-        zones[i]->sh->redis_down = down;
+        if (zones[i]->sync) {
+            zones[i]->sh->redis_down = down;
+        }
     }
 }
 
@@ -679,6 +693,10 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
 
     for (i = 0; i < rd->rmcf->zones.nelts; i++) {
         zone = zones[i];
+
+        if (!zone->sync) {
+            continue;
+        }
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 

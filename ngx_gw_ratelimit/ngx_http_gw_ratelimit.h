@@ -55,6 +55,7 @@ typedef struct {
     ngx_uint_t                   index;        /* lock order */
     ngx_flag_t                   declared;
     ngx_flag_t                   sync;         /* nodes carry Redis state */
+    ngx_flag_t                   local;        /* redis=off */
     size_t                       node_size;
     u_char                      *file;         /* first use, for errors */
     ngx_uint_t                   line;

@@ -59,7 +59,7 @@ static ngx_conf_enum_t  ngx_http_gw_rate_log_levels[] = {
 static ngx_command_t  ngx_http_gw_ratelimit_commands[] = {
 
     { ngx_string("gw_rate_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_gw_rate_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -247,7 +247,7 @@ ngx_http_gw_rate_init_main_conf(ngx_conf_t *cf, void *conf)
             zones[i]->shm_zone->shm.size = NGX_HTTP_GW_RATE_DEFAULT_SIZE;
         }
 
-        if (rmcf->redis) {
+        if (rmcf->redis && !zones[i]->local) {
             zones[i]->sync = 1;
             zones[i]->node_size = NGX_HTTP_GW_RATE_NODE_SIZE
                                   + sizeof(ngx_http_gw_rate_sync_t);
@@ -563,6 +563,17 @@ ngx_http_gw_rate_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone = ngx_http_gw_rate_get_zone(cf, &value[1], 0);
     if (zone == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 4) {
+        if (ngx_strcmp(value[3].data, "redis=off") == 0) {
+            zone->local = 1;
+
+        } else if (ngx_strcmp(value[3].data, "redis=on") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[3]);
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (zone->declared) {

@@ -334,3 +334,35 @@ ok
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 10: a zone with redis=off stays local, and fail=closed spares it
+--- http_config
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms timeout=200ms fail=closed;
+gw_rate_zone here size=1m redis=off;
+--- config
+location = /t {
+    gw_quota 5/hour key=x zone=here name=local;
+    echo ok;
+}
+location = /c {
+    gw_quota 5/hour key=x name=cluster;
+    echo ok;
+}
+--- init
+http_request('GET', '/t') for 1 .. 3;
+http_request('GET', '/c');
+Time::HiRes::sleep(0.3);
+my $kv = redis_keys();
+Test::More::is(scalar(keys %$kv), 1, 'only the cluster policy in Redis');
+GwTest::redis_stop();
+Time::HiRes::sleep(0.3);
+Test::More::is(http_request('GET', '/c')->{status}, 503, 'cluster zone closed');
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
