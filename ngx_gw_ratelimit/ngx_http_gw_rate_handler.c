@@ -119,7 +119,7 @@ static ngx_int_t
 ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
 {
     ngx_str_t                      key;
-    ngx_uint_t                     i, first;
+    ngx_uint_t                     i, first, plan_late;
     ngx_array_t                   *limits;
     ngx_pool_cleanup_t            *cln;
     ngx_http_gw_rate_ctx_t        *ctx;
@@ -140,6 +140,16 @@ ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
     }
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_ratelimit_module);
+
+    /* the default plan variable, $gw_auth_plan, waits for authentication */
+
+    plan_late = rlcf->plan_var ? rlcf->plan_late : 1;
+
+    if (!(late ? rlcf->has_late : rlcf->has_early)
+        && (rmcf->plans.nelts == 0 || plan_late != late))
+    {
+        return NGX_DECLINED;
+    }
 
     ctx = ngx_http_gw_rate_get_ctx(r);
 
@@ -185,7 +195,7 @@ ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
     limits = rlcf->limits;
     plan = NULL;
 
-    if (rmcf->plans.nelts && rlcf->plan_late == late) {
+    if (rmcf->plans.nelts && plan_late == late) {
         plan = ngx_http_gw_rate_find_plan(r, rmcf, rlcf);
 
         if (plan) {
