@@ -580,7 +580,7 @@ ngx_http_gw_rate_closest(ngx_http_gw_rate_ctx_t *ctx, ngx_uint_t kind)
 static ngx_int_t
 ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 {
-    u_char                     *p, *q, buf[NGX_INT64_LEN];
+    u_char                     *p, *q;
     size_t                      len;
     ngx_uint_t                  i;
     ngx_http_gw_rate_ctx_t     *ctx;
@@ -596,32 +596,36 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ctx->retry_after
-        && ngx_http_gw_rate_add_header(r, "Retry-After", buf,
-                                       ngx_sprintf(buf, "%uL",
-                                                   ctx->retry_after)
-                                       - buf)
-           != NGX_OK)
-    {
+    res = ctx->results.elts;
+
+    len = NGX_INT64_LEN * 4;
+
+    for (i = 0; i < ctx->results.nelts; i++) {
+        len += 2 * (res[i].limit->name.len + sizeof("\"\";q=;w=, ") - 1
+                    + 2 * NGX_INT64_LEN);
+    }
+
+    /* one buffer for every value; the header list points into it */
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
         return NGX_ERROR;
+    }
+
+    if (ctx->retry_after) {
+        q = ngx_sprintf(p, "%uL", ctx->retry_after);
+
+        if (ngx_http_gw_rate_add_header(r, "Retry-After", p, q - p)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p = q;
     }
 
     if (!ctx->headers) {
         return ngx_http_next_header_filter(r);
-    }
-
-    res = ctx->results.elts;
-
-    len = 0;
-
-    for (i = 0; i < ctx->results.nelts; i++) {
-        len += res[i].limit->name.len + sizeof("\"\";q=;w=, ") - 1
-               + 2 * NGX_INT64_LEN;
-    }
-
-    p = ngx_pnalloc(r->pool, 2 * len);
-    if (p == NULL) {
-        return NGX_ERROR;
     }
 
     /* RateLimit-Policy: "100r/s";q=100;w=1, "1000/day";q=1000;w=86400 */
@@ -653,11 +657,7 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 
     best = ngx_http_gw_rate_closest(ctx, 0);
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
+    p = q;
     q = ngx_sprintf(p, "%uL", best->limit->limit);
 
     if (ngx_http_gw_rate_add_header(r, "X-RateLimit-Limit", p, q - p)
@@ -703,12 +703,7 @@ ngx_http_gw_rate_add_header(ngx_http_request_t *r, char *name, u_char *value,
     h->key.data = (u_char *) name;
     h->key.len = ngx_strlen(name);
 
-    h->value.data = ngx_pnalloc(r->pool, len);
-    if (h->value.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(h->value.data, value, len);
+    h->value.data = value;
     h->value.len = len;
 
 #if (nginx_version >= 1023000)
