@@ -366,3 +366,45 @@ ok
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 11: quotas survive a restart of nginx through Redis
+--- http_config
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms;
+--- config
+location = /t {
+    echo ok;
+}
+--- init
+my $conf = <<"HTTP";
+    gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=50ms;
+    server {
+        listen 127.0.0.1:\$SECOND_PORT;
+        location = /q {
+            gw_quota 5/hour key=fixed name=q;
+            echo "\$gw_quota_remaining";
+        }
+    }
+HTTP
+my $port = second_nginx_start($conf);
+my @b = map { http_request('GET', '/q', {}, undef, port => $port)->{body} } 1 .. 4;
+Test::More::is("@b", "4\n 3\n 2\n 1\n", 'four of five');
+Time::HiRes::sleep(0.3);
+second_nginx_stop();
+# a new nginx, with empty shared memory
+$port = second_nginx_start($conf);
+# its first hit is decided before it has heard from Redis
+Test::More::is(http_request('GET', '/q', {}, undef, port => $port)->{status},
+               200, 'first hit after the restart');
+Time::HiRes::sleep(0.3);
+Test::More::is(http_request('GET', '/q', {}, undef, port => $port)->{status},
+               429, 'the count came back from Redis');
+second_nginx_stop();
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
