@@ -37,6 +37,11 @@ static ngx_int_t ngx_http_gw_rate_add_header(ngx_http_request_t *r,
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
+static ngx_str_t   ngx_http_gw_rate_consumer = ngx_string("gw_auth_consumer");
+static ngx_str_t   ngx_http_gw_rate_auth_plan = ngx_string("gw_auth_plan");
+static ngx_uint_t  ngx_http_gw_rate_consumer_hash;
+static ngx_uint_t  ngx_http_gw_rate_auth_plan_hash;
+
 
 ngx_int_t
 ngx_http_gw_rate_handler_init(ngx_conf_t *cf)
@@ -64,6 +69,48 @@ ngx_http_gw_rate_handler_init(ngx_conf_t *cf)
     ngx_http_top_header_filter = ngx_http_gw_rate_header_filter;
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether ngx_gw_auth is loaded is known only once every module's
+ * postconfiguration has run (it adds its variables there), so it is looked
+ * up here, in each worker.
+ */
+
+ngx_int_t
+ngx_http_gw_rate_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_gw_rate_main_conf_t  *rmcf;
+
+    if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_module) == NULL)
+    {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+    rmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_gw_ratelimit_module);
+
+    if (cmcf == NULL || rmcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_gw_rate_consumer_hash =
+        ngx_hash_key(ngx_http_gw_rate_consumer.data,
+                     ngx_http_gw_rate_consumer.len);
+    ngx_http_gw_rate_auth_plan_hash =
+        ngx_hash_key(ngx_http_gw_rate_auth_plan.data,
+                     ngx_http_gw_rate_auth_plan.len);
+
+    rmcf->auth = (ngx_hash_find(&cmcf->variables_hash,
+                                ngx_http_gw_rate_consumer_hash,
+                                ngx_http_gw_rate_consumer.data,
+                                ngx_http_gw_rate_consumer.len)
+                  != NULL);
+
+    return ngx_http_gw_rate_redis_init_process(cycle);
 }
 
 
@@ -119,7 +166,7 @@ static ngx_int_t
 ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
 {
     ngx_str_t                      key;
-    ngx_uint_t                     i, first, plan_late;
+    ngx_uint_t                     i, first, plan_late, default_late;
     ngx_array_t                   *limits;
     ngx_pool_cleanup_t            *cln;
     ngx_http_gw_rate_ctx_t        *ctx;
@@ -144,6 +191,10 @@ ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
     /* the default plan variable, $gw_auth_plan, waits for authentication */
 
     plan_late = rlcf->plan_var ? rlcf->plan_late : 1;
+
+    /* the default key is the consumer's when ngx_gw_auth is loaded */
+
+    default_late = rmcf->auth;
 
     if (!(late ? rlcf->has_late : rlcf->has_early)
         && (rmcf->plans.nelts == 0 || plan_late != late))
@@ -210,7 +261,9 @@ ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
 
         /* a plan's limits all run in the plan variable's phase */
 
-        if (plan == NULL && limit[i].late != late) {
+        if (plan == NULL
+            && (limit[i].key ? limit[i].late : default_late) != late)
+        {
             continue;
         }
 
@@ -268,8 +321,9 @@ ngx_http_gw_rate_key(ngx_http_request_t *r,
 
     /* the default: the authenticated consumer, else the client address */
 
-    if (rmcf->consumer_index != NGX_ERROR) {
-        vv = ngx_http_get_indexed_variable(r, rmcf->consumer_index);
+    if (rmcf->auth) {
+        vv = ngx_http_get_variable(r, &ngx_http_gw_rate_consumer,
+                                   ngx_http_gw_rate_consumer_hash);
 
         if (vv && !vv->not_found && vv->len) {
             key->data = vv->data;
@@ -298,8 +352,9 @@ ngx_http_gw_rate_find_plan(ngx_http_request_t *r,
             return NULL;
         }
 
-    } else if (rmcf->auth_plan_index != NGX_ERROR) {
-        vv = ngx_http_get_indexed_variable(r, rmcf->auth_plan_index);
+    } else if (rmcf->auth) {
+        vv = ngx_http_get_variable(r, &ngx_http_gw_rate_auth_plan,
+                                   ngx_http_gw_rate_auth_plan_hash);
 
         if (vv == NULL || vv->not_found) {
             return NULL;

@@ -125,7 +125,7 @@ typedef struct {
 
     ngx_http_gw_rate_zone_t     *zone;
     ngx_http_complex_value_t    *key;          /* NULL: the default key */
-    ngx_uint_t                   late;         /* key needs authentication */
+    ngx_uint_t                   late;         /* key names $gw_auth_* */
 } ngx_http_gw_rate_limit_t;
 
 
@@ -140,8 +140,7 @@ typedef struct {
     ngx_array_t                  plans;        /* ngx_http_gw_rate_plan_t */
     ngx_array_t                  policies;     /* every limit, for usage */
     ngx_http_gw_rate_zone_t     *default_zone;
-    ngx_int_t                    consumer_index;   /* $gw_auth_consumer */
-    ngx_int_t                    auth_plan_index;  /* $gw_auth_plan */
+    ngx_uint_t                   auth;         /* $gw_auth_* exist */
     ngx_gw_tz_t                 *tz;
     ngx_str_t                    tz_name;
     ngx_http_gw_rate_redis_conf_t  *redis;
@@ -214,6 +213,7 @@ ngx_int_t ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_gw_rate_redis_exit_process(ngx_cycle_t *cycle);
 
 ngx_int_t ngx_http_gw_rate_handler_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_gw_rate_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_gw_rate_add_variables(ngx_conf_t *cf);
 ngx_http_gw_rate_ctx_t *ngx_http_gw_rate_get_ctx(ngx_http_request_t *r);
 ngx_http_gw_rate_result_t *ngx_http_gw_rate_closest(

@@ -41,8 +41,6 @@ static ngx_http_gw_rate_zone_t *ngx_http_gw_rate_get_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size);
 static ngx_int_t ngx_http_gw_rate_init_limit(ngx_conf_t *cf,
     ngx_http_gw_rate_limit_t *limit, ngx_str_t *spec);
-static ngx_uint_t ngx_http_gw_rate_variable_exists(ngx_conf_t *cf,
-    char *name);
 static void ngx_http_gw_rate_check_resize(ngx_conf_t *cf,
     ngx_http_gw_rate_zone_t *zone);
 
@@ -168,7 +166,7 @@ ngx_module_t  ngx_http_gw_ratelimit_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_http_gw_rate_redis_init_process,   /* init process */
+    ngx_http_gw_rate_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_gw_rate_redis_exit_process,   /* exit process */
@@ -215,9 +213,6 @@ ngx_http_gw_rate_create_main_conf(ngx_conf_t *cf)
     {
         return NULL;
     }
-
-    rmcf->consumer_index = NGX_ERROR;
-    rmcf->auth_plan_index = NGX_ERROR;
 
     return rmcf;
 }
@@ -380,7 +375,14 @@ ngx_http_gw_rate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         limit = conf->limits->elts;
 
         for (i = 0; i < conf->limits->nelts; i++) {
-            if (limit[i].late) {
+
+            /* the default key's phase is known once every module is in */
+
+            if (limit[i].key == NULL) {
+                conf->has_early = 1;
+                conf->has_late = 1;
+
+            } else if (limit[i].late) {
                 conf->has_late = 1;
 
             } else {
@@ -403,58 +405,7 @@ ngx_http_gw_rate_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gw_rate_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_str_t                      name;
-    ngx_http_gw_rate_main_conf_t  *rmcf;
-
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_gw_ratelimit_module);
-
-    if (ngx_http_gw_rate_variable_exists(cf, "gw_auth_consumer")) {
-        ngx_str_set(&name, "gw_auth_consumer");
-        rmcf->consumer_index = ngx_http_get_variable_index(cf, &name);
-        if (rmcf->consumer_index == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_gw_rate_variable_exists(cf, "gw_auth_plan")) {
-        ngx_str_set(&name, "gw_auth_plan");
-        rmcf->auth_plan_index = ngx_http_get_variable_index(cf, &name);
-        if (rmcf->auth_plan_index == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-    }
-
     return ngx_http_gw_rate_handler_init(cf);
-}
-
-
-static ngx_uint_t
-ngx_http_gw_rate_variable_exists(ngx_conf_t *cf, char *name)
-{
-    size_t                      len;
-    ngx_uint_t                  i;
-    ngx_hash_key_t             *key;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    if (cmcf->variables_keys == NULL) {
-        return 0;
-    }
-
-    len = ngx_strlen(name);
-    key = cmcf->variables_keys->keys.elts;
-
-    for (i = 0; i < cmcf->variables_keys->keys.nelts; i++) {
-        if (key[i].key.len == len
-            && ngx_strncmp(key[i].key.data, name, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 
@@ -946,10 +897,6 @@ ngx_http_gw_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
-    }
-
-    if (limit->key == NULL) {
-        limit->late = ngx_http_gw_rate_variable_exists(cf, "gw_auth_consumer");
     }
 
     if (ngx_http_gw_rate_init_limit(cf, limit, &value[1]) != NGX_OK) {

@@ -33,7 +33,7 @@ location = /usage {
 === TEST 2: an address limit runs in PREACCESS, before access checks
 --- config
 location = /t {
-    gw_rate 1r/m burst=1;
+    gw_rate 1r/m burst=1 key=$remote_addr;
     deny all;
     echo ok;
 }
@@ -73,7 +73,7 @@ load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_ratelimit_module.so;
 load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_auth_module.so;
 --- config
 location = /t {
-    gw_rate 1r/m burst=1;
+    gw_rate 1r/m burst=1 key=$remote_addr;
     gw_rate 1r/m burst=1 key=$http_x_consumer name=consumer;
     deny all;
     echo ok;
@@ -97,7 +97,7 @@ load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_auth_module.so;
 load_module $TEST_NGINX_GW_MODULES_DIR/ngx_http_gw_ratelimit_module.so;
 --- config
 location = /t {
-    gw_rate 1r/m burst=1;
+    gw_rate 1r/m burst=1 key=$remote_addr;
     gw_rate 1r/m burst=1 key=$http_x_consumer name=consumer;
     deny all;
     echo ok;
