@@ -408,3 +408,45 @@ ok
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 12: a rate on two nginx: bursts from idle within (nodes - 1) x burst, then the shared bucket
+--- http_config
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms;
+--- config
+location = /t {
+    gw_rate 10r/m burst=10 key=everyone name=r;
+    echo ok;
+}
+--- init
+my $second = second_nginx_start(<<"HTTP");
+    gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=100ms;
+    server {
+        listen 127.0.0.1:\$SECOND_PORT;
+        location = /t {
+            gw_rate 10r/m burst=10 key=everyone name=r;
+            echo ok;
+        }
+    }
+HTTP
+my $n = 0;
+for my $port ($ENV{TEST_NGINX_SERVER_PORT}, $second) {
+    $n += grep { $_->{status} == 200 }
+          @{ parallel_requests(15, 'GET', '/t', {}, port => $port) };
+}
+Test::More::cmp_ok($n, '>=', 10, "admitted $n");
+Test::More::cmp_ok($n, '<=', 20, 'at most burst + (nodes - 1) x burst');
+Time::HiRes::sleep(0.35);
+# each learnt the other's hits: both buckets are empty for about a minute
+my $later = grep { $_->{status} == 200 }
+            map { @{ parallel_requests(5, 'GET', '/t', {}, port => $_) } }
+            $ENV{TEST_NGINX_SERVER_PORT}, $second;
+Test::More::is($later, 0, 'the shared bucket is empty on both');
+second_nginx_stop();
+--- request
+GET /t
+--- error_code: 429
+--- no_error_log
+[alert]
+[emerg]
