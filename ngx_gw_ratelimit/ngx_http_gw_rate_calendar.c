@@ -15,6 +15,20 @@ static int64_t ngx_gw_cal_floor_div(int64_t a, int64_t b);
 static uint32_t ngx_gw_tzif_u32(const unsigned char *p);
 static int64_t ngx_gw_tzif_i64(const unsigned char *p);
 static uint32_t ngx_gw_tz_search(const ngx_gw_tz_t *tz, int64_t t);
+static int ngx_gw_tz_after_table(const ngx_gw_tz_t *tz, int64_t t);
+static int64_t ngx_gw_tz_rule_day(int64_t y, unsigned m, unsigned w,
+    unsigned d);
+static void ngx_gw_tz_rule_year(const ngx_gw_tz_rule_t *rule, int64_t y,
+    int64_t *start, int64_t *end);
+static int32_t ngx_gw_tz_rule_offset(const ngx_gw_tz_rule_t *rule,
+    int64_t t);
+static const unsigned char *ngx_gw_tz_parse_name(const unsigned char *p,
+    const unsigned char *last);
+static const unsigned char *ngx_gw_tz_parse_time(const unsigned char *p,
+    const unsigned char *last, int32_t *value);
+static const unsigned char *ngx_gw_tz_parse_date(const unsigned char *p,
+    const unsigned char *last, uint8_t *m, uint8_t *w, uint8_t *d,
+    int32_t *time);
 
 
 static int64_t
@@ -113,6 +127,15 @@ ngx_gw_tz_search(const ngx_gw_tz_t *tz, int64_t t)
 }
 
 
+/* whether the footer's rule, rather than the table, says what t is */
+
+static int
+ngx_gw_tz_after_table(const ngx_gw_tz_t *tz, int64_t t)
+{
+    return tz->rule.valid && (tz->n == 0 || t >= tz->times[tz->n - 1]);
+}
+
+
 int32_t
 ngx_gw_tz_offset(const ngx_gw_tz_t *tz, int64_t t)
 {
@@ -122,9 +145,76 @@ ngx_gw_tz_offset(const ngx_gw_tz_t *tz, int64_t t)
         return 0;
     }
 
+    if (ngx_gw_tz_after_table(tz, t)) {
+        return ngx_gw_tz_rule_offset(&tz->rule, t);
+    }
+
     i = ngx_gw_tz_search(tz, t);
 
     return (i == tz->n) ? tz->initial : tz->offsets[i];
+}
+
+
+/* day d (0 is Sunday) of week w (5 is the last) of month m */
+
+static int64_t
+ngx_gw_tz_rule_day(int64_t y, unsigned m, unsigned w, unsigned d)
+{
+    int64_t   first, day;
+    unsigned  sunday_based;
+
+    first = ngx_gw_cal_days_from_civil(y, m, 1);
+    sunday_based = (ngx_gw_cal_weekday(first) + 1) % 7;
+
+    day = first + (d + 7 - sunday_based) % 7 + (int64_t) (w - 1) * 7;
+
+    while (day >= first + ngx_gw_cal_month_days(y, m)) {
+        day -= 7;
+    }
+
+    return day;
+}
+
+
+/* the UTC instants at which DST starts and ends in year y */
+
+static void
+ngx_gw_tz_rule_year(const ngx_gw_tz_rule_t *rule, int64_t y, int64_t *start,
+    int64_t *end)
+{
+    *start = ngx_gw_tz_rule_day(y, rule->start_m, rule->start_w,
+                                rule->start_d) * 86400
+             + rule->start_time - rule->std_offset;
+    *end = ngx_gw_tz_rule_day(y, rule->end_m, rule->end_w, rule->end_d)
+           * 86400 + rule->end_time - rule->dst_offset;
+}
+
+
+static int32_t
+ngx_gw_tz_rule_offset(const ngx_gw_tz_rule_t *rule, int64_t t)
+{
+    int64_t   y, start, end;
+    unsigned  m, d;
+    int       dst;
+
+    if (!rule->has_dst) {
+        return rule->std_offset;
+    }
+
+    ngx_gw_cal_civil_from_days(ngx_gw_cal_floor_div(t + rule->std_offset,
+                                                    86400),
+                               &y, &m, &d);
+
+    ngx_gw_tz_rule_year(rule, y, &start, &end);
+
+    if (start < end) {
+        dst = (t >= start && t < end);
+
+    } else {
+        dst = !(t >= end && t < start);
+    }
+
+    return dst ? rule->dst_offset : rule->std_offset;
 }
 
 
@@ -138,10 +228,11 @@ int64_t
 ngx_gw_tz_local_to_utc(const ngx_gw_tz_t *tz, int64_t local)
 {
     int32_t   before, after;
-    int64_t   t;
+    int64_t   t, y, start, end;
     uint32_t  i;
+    unsigned  m, d;
 
-    if (tz == NULL || tz->n == 0) {
+    if (tz == NULL || (tz->n == 0 && !tz->rule.valid)) {
         return local - (tz ? tz->initial : 0);
     }
 
@@ -163,6 +254,22 @@ ngx_gw_tz_local_to_utc(const ngx_gw_tz_t *tz, int64_t local)
     }
 
     /* a gap: the transition between local - after and local - before */
+
+    if (ngx_gw_tz_after_table(tz, local - before)) {
+        ngx_gw_cal_civil_from_days(ngx_gw_cal_floor_div(local, 86400), &y,
+                                   &m, &d);
+        ngx_gw_tz_rule_year(&tz->rule, y, &start, &end);
+
+        if (start > local - after && start <= local - before) {
+            return start;
+        }
+
+        if (end > local - after && end <= local - before) {
+            return end;
+        }
+
+        return local - before;
+    }
 
     i = ngx_gw_tz_search(tz, local - before);
 
@@ -296,8 +403,11 @@ ngx_gw_tzif_i64(const unsigned char *p)
 
 int
 ngx_gw_tzif_parse(const unsigned char *p, size_t len, uint32_t *n,
-    int64_t *times, int32_t *offsets, int32_t *initial)
+    int64_t *times, int32_t *offsets, int32_t *initial,
+    ngx_gw_tz_rule_t *rule)
 {
+    const unsigned char  *f, *fe, *last;
+
     size_t                size, tsize;
     uint32_t              i, isutcnt, isstdcnt, leapcnt, timecnt, typecnt;
     uint32_t              charcnt, type;
@@ -378,6 +488,26 @@ ngx_gw_tzif_parse(const unsigned char *p, size_t len, uint32_t *n,
 
     *initial = (int32_t) ngx_gw_tzif_u32(types);
 
+    /* version 2+: "\n" POSIX TZ "\n" after the 64-bit data */
+
+    if (rule) {
+        rule->valid = 0;
+        last = p + len;
+        f = h + 44 + size;
+
+        if (tsize == 8 && f < last && *f == '\n') {
+            for (fe = f + 1; fe < last && *fe != '\n'; fe++) {
+                /* void */
+            }
+
+            if (fe < last && fe > f + 1
+                && ngx_gw_tz_parse_rule(f + 1, fe - f - 1, rule) != 0)
+            {
+                rule->valid = 0;
+            }
+        }
+    }
+
     if (times == NULL) {
         return 0;
     }
@@ -394,6 +524,193 @@ ngx_gw_tzif_parse(const unsigned char *p, size_t len, uint32_t *n,
             return -1;
         }
     }
+
+    return 0;
+}
+
+
+/* "EST", "<+0530>" */
+
+static const unsigned char *
+ngx_gw_tz_parse_name(const unsigned char *p, const unsigned char *last)
+{
+    const unsigned char  *start;
+
+    start = p;
+
+    if (p < last && *p == '<') {
+        while (p < last && *p != '>') {
+            p++;
+        }
+
+        return (p < last) ? p + 1 : NULL;
+    }
+
+    while (p < last && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+    {
+        p++;
+    }
+
+    return (p - start >= 3) ? p : NULL;
+}
+
+
+/* [+-]hh[:mm[:ss]], hours up to 167 */
+
+static const unsigned char *
+ngx_gw_tz_parse_time(const unsigned char *p, const unsigned char *last,
+    int32_t *value)
+{
+    int32_t   sign, part, v;
+    unsigned  i, digits;
+
+    sign = 1;
+
+    if (p < last && (*p == '+' || *p == '-')) {
+        sign = (*p++ == '-') ? -1 : 1;
+    }
+
+    v = 0;
+
+    for (i = 0; i < 3; i++) {
+        part = 0;
+        digits = 0;
+
+        while (p < last && *p >= '0' && *p <= '9' && digits < 3) {
+            part = part * 10 + (*p++ - '0');
+            digits++;
+        }
+
+        if (digits == 0 || (i == 0 && part > 167) || (i > 0 && part > 59)) {
+            return NULL;
+        }
+
+        v += part * (i == 0 ? 3600 : i == 1 ? 60 : 1);
+
+        if (p == last || *p != ':') {
+            break;
+        }
+
+        p++;
+    }
+
+    *value = sign * v;
+
+    return p;
+}
+
+
+/* "Mm.w.d[/time]" */
+
+static const unsigned char *
+ngx_gw_tz_parse_date(const unsigned char *p, const unsigned char *last,
+    uint8_t *m, uint8_t *w, uint8_t *d, int32_t *time)
+{
+    unsigned  v[3], i;
+
+    if (p == last || *p++ != 'M') {
+        return NULL;
+    }
+
+    for (i = 0; i < 3; i++) {
+        v[i] = 0;
+
+        if (p == last || *p < '0' || *p > '9') {
+            return NULL;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9' && v[i] < 100) {
+            v[i] = v[i] * 10 + (*p++ - '0');
+        }
+
+        if (i < 2) {
+            if (p == last || *p++ != '.') {
+                return NULL;
+            }
+        }
+    }
+
+    if (v[0] < 1 || v[0] > 12 || v[1] < 1 || v[1] > 5 || v[2] > 6) {
+        return NULL;
+    }
+
+    *m = (uint8_t) v[0];
+    *w = (uint8_t) v[1];
+    *d = (uint8_t) v[2];
+    *time = 7200;
+
+    if (p < last && *p == '/') {
+        return ngx_gw_tz_parse_time(p + 1, last, time);
+    }
+
+    return p;
+}
+
+
+int
+ngx_gw_tz_parse_rule(const unsigned char *p, size_t len,
+    ngx_gw_tz_rule_t *rule)
+{
+    int32_t               off;
+    const unsigned char  *last;
+
+    last = p + len;
+
+    rule->valid = 0;
+    rule->has_dst = 0;
+
+    p = ngx_gw_tz_parse_name(p, last);
+    if (p == NULL) {
+        return -1;
+    }
+
+    /* POSIX offsets are west of UTC */
+
+    p = ngx_gw_tz_parse_time(p, last, &off);
+    if (p == NULL) {
+        return -1;
+    }
+
+    rule->std_offset = -off;
+    rule->dst_offset = rule->std_offset + 3600;
+
+    if (p == last) {
+        rule->valid = 1;
+        return 0;
+    }
+
+    p = ngx_gw_tz_parse_name(p, last);
+    if (p == NULL) {
+        return -1;
+    }
+
+    if (p < last && *p != ',') {
+        p = ngx_gw_tz_parse_time(p, last, &off);
+        if (p == NULL) {
+            return -1;
+        }
+
+        rule->dst_offset = -off;
+    }
+
+    if (p == last || *p++ != ',') {
+        return -1;
+    }
+
+    p = ngx_gw_tz_parse_date(p, last, &rule->start_m, &rule->start_w,
+                             &rule->start_d, &rule->start_time);
+    if (p == NULL || p == last || *p++ != ',') {
+        return -1;
+    }
+
+    p = ngx_gw_tz_parse_date(p, last, &rule->end_m, &rule->end_w,
+                             &rule->end_d, &rule->end_time);
+    if (p != last) {
+        return -1;
+    }
+
+    rule->has_dst = 1;
+    rule->valid = 1;
 
     return 0;
 }

@@ -1231,7 +1231,9 @@ ngx_http_gw_rate_timezone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_gw_tzif_parse(buf, n, &count, NULL, NULL, &tz->initial) != 0) {
+    if (ngx_gw_tzif_parse(buf, n, &count, NULL, NULL, &tz->initial, NULL)
+        != 0)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid time zone \"%V\": \"%s\" is not "
                            "TZif data", &value[1], path.data);
@@ -1251,7 +1253,7 @@ ngx_http_gw_rate_timezone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (ngx_gw_tzif_parse(buf, n, &tz->n, tz->times, tz->offsets,
-                          &tz->initial)
+                          &tz->initial, &tz->rule)
         != 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -5,7 +5,8 @@
  * Unit test of the quota calendar (ngx_http_gw_rate_calendar.c): civil
  * dates, month lengths, leap years, weeks, fixed offsets and TZif zones
  * with DST.  The zones are checked against the C library's localtime_r()
- * over fifteen years; the module itself never calls it.
+ * from 2020 to 2070 (after 2037 through the TZif footer's POSIX rule);
+ * the module itself never calls it.
  *
  *   cc -I.. -o calendar_test ngx_http_gw_rate_calendar_test.c \
  *       ../ngx_http_gw_rate_calendar.c && ./calendar_test
@@ -35,6 +36,8 @@ static void test_periods_fixed(void);
 static int load_zone(const char *name, ngx_gw_tz_t *tz);
 static void test_zone(const char *name);
 static void test_dst_days(void);
+static void test_rules(void);
+static int parse_rule(const char *s, ngx_gw_tz_rule_t *rule);
 
 
 static void
@@ -248,7 +251,8 @@ load_zone(const char *name, ngx_gw_tz_t *tz)
 
     memset(tz, 0, sizeof(ngx_gw_tz_t));
 
-    if (ngx_gw_tzif_parse(buf, len, &tz->n, NULL, NULL, &tz->initial) != 0)
+    if (ngx_gw_tzif_parse(buf, len, &tz->n, NULL, NULL, &tz->initial, NULL)
+        != 0)
     {
         free(buf);
         return -1;
@@ -259,7 +263,7 @@ load_zone(const char *name, ngx_gw_tz_t *tz)
 
     if (tz->times == NULL || tz->offsets == NULL
         || ngx_gw_tzif_parse(buf, len, &tz->n, tz->times, tz->offsets,
-                             &tz->initial)
+                             &tz->initial, &tz->rule)
            != 0)
     {
         free(buf);
@@ -298,7 +302,9 @@ test_zone(const char *name)
 
     bad = 0;
 
-    for (t = 1577836800; t < 2051222400 && bad < 5; t += 3571) {
+    /* 2020 to 2070: past 2037 the footer's rule takes over */
+
+    for (t = 1577836800; t < 3155760000LL && bad < 5; t += 7919) {
         tt = (time_t) t;
         localtime_r(&tt, &tm);
 
@@ -413,10 +419,71 @@ test_dst_days(void)
 }
 
 
+static int
+parse_rule(const char *s, ngx_gw_tz_rule_t *rule)
+{
+    return ngx_gw_tz_parse_rule((const unsigned char *) s, strlen(s), rule);
+}
+
+
+/* POSIX TZ strings, and the rule alone past the table */
+
+static void
+test_rules(void)
+{
+    int64_t           t, start, end;
+    ngx_gw_tz_t       tz;
+    ngx_gw_tz_rule_t  rule;
+
+    static const char  *bad[] = {
+        "EST", "EST5EDT,M3.2.0", "EST5EDT,J60,J300", "EST5EDT,M13.1.0,M1.1.0",
+        "<+05", "X5", "EST5EDT,M3.6.0,M11.1.0", "EST5EDT,M3.2.7,M11.1.0",
+        "EST5EDT,M3.2.0/200,M11.1.0", NULL
+    };
+    const char  **b;
+
+    memset(&rule, 0, sizeof(ngx_gw_tz_rule_t));
+
+    check(parse_rule("IST-5:30", &rule)
+          == 0 && rule.std_offset == 19800 && !rule.has_dst, "IST-5:30",
+          rule.std_offset, 19800);
+
+    check(parse_rule("<-04>4<-03>,M9.1.6/24,M4.1.6/24", &rule)
+          == 0 && rule.std_offset == -14400 && rule.dst_offset == -10800
+          && rule.start_time == 86400 && rule.start_m == 9, "Santiago rule",
+          rule.std_offset, rule.dst_offset);
+
+    check(parse_rule("<+1030>-10:30<+11>-11,M10.1.0,M4.1.0", &rule)
+          == 0 && rule.std_offset == 37800 && rule.dst_offset == 39600,
+          "Lord Howe rule", rule.std_offset, rule.dst_offset);
+
+    for (b = bad; *b; b++) {
+        check(parse_rule(*b, &rule) == -1, *b, 0, 0);
+    }
+
+    /* a slim zone: the rule alone, in 2031 */
+
+    memset(&tz, 0, sizeof(ngx_gw_tz_t));
+    parse_rule("CET-1CEST,M3.5.0,M10.5.0/3", &tz.rule);
+    tz.initial = 3600;
+
+    t = ngx_gw_cal_days_from_civil(2031, 3, 30) * 86400 + 12 * 3600;
+    ngx_gw_cal_period(&tz, NGX_GW_CAL_DAY, t, &start, &end);
+    check(start == ngx_gw_cal_days_from_civil(2031, 3, 30) * 86400 - 3600
+          && end - start == 23 * 3600, "rule spring day 2031", start, end);
+
+    t = ngx_gw_cal_days_from_civil(2031, 10, 26) * 86400 + 12 * 3600;
+    ngx_gw_cal_period(&tz, NGX_GW_CAL_DAY, t, &start, &end);
+    check(start == ngx_gw_cal_days_from_civil(2031, 10, 26) * 86400 - 7200
+          && end - start == 25 * 3600, "rule autumn day 2031", start, end);
+}
+
+
 int
 main(void)
 {
     test_civil();
+    test_rules();
     test_offsets();
     test_periods_fixed();
     test_dst_days();
