@@ -583,9 +583,12 @@ static ngx_int_t
 ngx_http_gw_rate_unavailable(ngx_http_request_t *r,
     ngx_http_gw_rate_ctx_t *ctx)
 {
-    ngx_http_gw_problem_t  problem;
+    ngx_http_gw_problem_t         problem;
+    ngx_http_gw_rate_loc_conf_t  *rlcf;
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_ratelimit_module);
+
+    ngx_log_error(rlcf->log_level, r->connection->log, 0,
                   "gw_rate_redis is unreachable, rejecting (fail=closed)");
 
     ctx->status = NGX_HTTP_GW_RATE_REJECTED;
