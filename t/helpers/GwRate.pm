@@ -27,7 +27,7 @@ sub second_nginx_start {
     second_nginx_stop();
 
     my $port = free_port();
-    $dir = tempdir('gw-rate-second-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    $dir = tempdir(CLEANUP => 1);
     mkdir "$dir/logs";
     mkdir "$dir/conf";
     $pid_file = "$dir/logs/nginx.pid";
