@@ -5,6 +5,7 @@ use FindBin;
 use lib "$FindBin::Bin/helpers";
 use GwTest 'redis';
 use GwRate;
+use File::Temp ();
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
@@ -23,7 +24,7 @@ __DATA__
 gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms;
 --- config
 location = /t {
-    gw_quota 100/minute key=$arg_k name=q;
+    gw_quota 100/day key=$arg_k name=q;
     gw_rate 100r/s key=$arg_k name=r;
     echo ok;
 }
@@ -42,7 +43,9 @@ Test::More::is(join(' ', sort { $a <=> $b } map { $kv->{$_} } @q), '5 30',
 Test::More::is(join(' ', sort { $a <=> $b } map { $kv->{$_} } @r), '5 30',
                'rate totals');
 my $ttl = GwTest::redis_cmd('TTL', $q[0]);
-Test::More::ok($ttl > 0 && $ttl <= 120, "quota key expires with its window ($ttl s)");
+my $want = 86400 - time % 86400 + 60;
+Test::More::cmp_ok(abs($ttl - $want), '<=', 2,
+                   "quota key expires a minute after its day ($ttl s)");
 my $stats = GwTest::redis_cmd('INFO', 'commandstats');
 my ($incr) = $stats =~ /cmdstat_incrby:calls=(\d+)/;
 Test::More::cmp_ok($incr, '<=', 8, "35 requests, $incr INCRBY");
@@ -60,7 +63,7 @@ GET /t?k=a
 gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms;
 --- config
 location = /t {
-    gw_quota 10/minute key=shared name=q;
+    gw_quota 10/day key=shared name=q;
     echo "$gw_quota_remaining";
 }
 --- init
@@ -116,7 +119,7 @@ Time::HiRes::sleep(0.2);
 gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms;
 --- config
 location = /t {
-    gw_quota 20/minute key=everyone name=q;
+    gw_quota 20/day key=everyone name=q;
     echo ok;
 }
 --- init
@@ -125,11 +128,11 @@ my $second = second_nginx_start(<<"HTTP");
     server {
         listen 127.0.0.1:\$SECOND_PORT;
         location = /t {
-            gw_quota 20/minute key=everyone name=q;
+            gw_quota 20/day key=everyone name=q;
             return 200 "ok\\n";
         }
         location = /c {
-            gw_quota 20/minute key=everyone name=q;
+            gw_quota 20/day key=everyone name=q;
             echo ok;
         }
     }
@@ -165,7 +168,7 @@ GET /t
 gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms;
 --- config
 location = /t {
-    gw_quota 30/minute key=everyone name=q;
+    gw_quota 30/day key=everyone name=q;
     echo ok;
 }
 --- init
@@ -174,7 +177,7 @@ my $second = second_nginx_start(<<"HTTP");
     server {
         listen 127.0.0.1:\$SECOND_PORT;
         location = /t {
-            gw_quota 30/minute key=everyone name=q;
+            gw_quota 30/day key=everyone name=q;
             echo ok;
         }
     }
@@ -211,7 +214,7 @@ GET /t
 gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms timeout=200ms;
 --- config
 location = /t {
-    gw_quota 6/minute key=x name=q;
+    gw_quota 6/day key=x name=q;
     echo ok;
 }
 --- init
@@ -287,7 +290,7 @@ is unreachable, limits are closed (503)
 gw_rate_redis 127.0.0.1:$TEST_NGINX_RAND_PORT_1 sync=50ms timeout=100ms;
 --- config
 location = /t {
-    gw_quota 2/minute name=q;
+    gw_quota 2/day name=q;
     echo ok;
 }
 --- init
@@ -447,6 +450,53 @@ second_nginx_stop();
 --- request
 GET /t
 --- error_code: 429
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 13: Redis over a unix socket, with a password
+--- config
+location = /t {
+    echo ok;
+}
+--- init
+my $dir = File::Temp::tempdir(CLEANUP => 1);
+my $sock = "$dir/redis.sock";
+my $pid = fork // die "fork: $!";
+if ($pid == 0) {
+    open STDOUT, '>', "$dir/redis.log";
+    open STDERR, '>&', \*STDOUT;
+    exec 'redis-server', '--port', '0', '--unixsocket', $sock,
+         '--requirepass', 's3cret', '--save', '', '--appendonly', 'no',
+         '--dir', $dir or exit 127;
+}
+for (1 .. 100) { last if -S $sock; Time::HiRes::sleep(0.05) }
+my $port = second_nginx_start(<<"HTTP");
+    gw_rate_redis unix:$sock password=s3cret db=2 sync=50ms;
+    server {
+        listen 127.0.0.1:\$SECOND_PORT;
+        location = /q {
+            gw_quota 5/hour key=fixed name=q;
+            echo ok;
+        }
+    }
+HTTP
+http_request('GET', '/q', {}, undef, port => $port) for 1 .. 3;
+Time::HiRes::sleep(0.3);
+my $keys = `redis-cli -s $sock -a s3cret --no-auth-warning -n 2 --scan --pattern 'gw_rate:q:*'`;
+chomp $keys;
+Test::More::like($keys, qr/^gw_rate:q:[0-9a-f]{16}:\d+$/, 'a key in db 2');
+my $v = `redis-cli -s $sock -a s3cret --no-auth-warning -n 2 GET $keys`;
+Test::More::is($v, "3\n", 'three hits');
+second_nginx_stop();
+kill 'TERM', $pid;
+waitpid($pid, 0);
+--- request
+GET /t
+--- response_body
+ok
 --- no_error_log
 [alert]
 [emerg]
