@@ -613,7 +613,52 @@ location = /t { echo ok; }
 
 
 
-=== TEST 57: every directive with good values
+=== TEST 57: at most 16 zones
+--- http_config
+gw_rate_zone z1 size=32k;
+gw_rate_zone z2 size=32k;
+gw_rate_zone z3 size=32k;
+gw_rate_zone z4 size=32k;
+gw_rate_zone z5 size=32k;
+gw_rate_zone z6 size=32k;
+gw_rate_zone z7 size=32k;
+gw_rate_zone z8 size=32k;
+gw_rate_zone z9 size=32k;
+gw_rate_zone z10 size=32k;
+gw_rate_zone z11 size=32k;
+gw_rate_zone z12 size=32k;
+gw_rate_zone z13 size=32k;
+gw_rate_zone z14 size=32k;
+gw_rate_zone z15 size=32k;
+gw_rate_zone z16 size=32k;
+--- config
+location = /t {
+gw_rate 1r/s zone=z1;
+gw_rate 1r/s zone=z2;
+gw_rate 1r/s zone=z3;
+gw_rate 1r/s zone=z4;
+gw_rate 1r/s zone=z5;
+gw_rate 1r/s zone=z6;
+gw_rate 1r/s zone=z7;
+gw_rate 1r/s zone=z8;
+gw_rate 1r/s zone=z9;
+gw_rate 1r/s zone=z10;
+gw_rate 1r/s zone=z11;
+gw_rate 1r/s zone=z12;
+gw_rate 1r/s zone=z13;
+gw_rate 1r/s zone=z14;
+gw_rate 1r/s zone=z15;
+gw_rate 1r/s zone=z16;
+    gw_rate 1r/s;
+    echo ok;
+}
+--- must_die
+--- error_log
+too many gw_rate zones, at most 16
+
+
+
+=== TEST 58: every directive with good values
 --- http_config
 gw_rate_zone z size=1m;
 gw_rate_timezone Europe/Berlin;

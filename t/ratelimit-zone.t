@@ -122,3 +122,30 @@ location = /usage {
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 5: many policies in one location, all reported by usage
+--- config
+location = /t {
+    gw_rate 10r/s name=a;
+    gw_rate 20r/s name=b;
+    gw_rate 30r/m name=c;
+    gw_quota 40/hour name=d;
+    gw_quota 50/day name=e;
+    echo "$gw_rate_policy $gw_rate_remaining";
+}
+location = /usage {
+    gw_rate_usage;
+}
+--- request eval
+["GET /t", "GET /usage?key=127.0.0.1"]
+--- response_body_like eval
+["^a 9\n\$",
+'"name":"a",.*"used":1,"remaining":9,.*"name":"b",.*"used":1,"remaining":19,.*"name":"c",.*"used":1,"remaining":29,.*"name":"d",.*"used":1,"remaining":39,.*"name":"e",.*"used":1,"remaining":49,']
+--- response_headers eval
+["RateLimit-Policy: \"a\";q=10;w=1, \"b\";q=20;w=1, \"c\";q=30;w=60, \"d\";q=40;w=3600, \"e\";q=50;w=86400", ""]
+--- no_error_log
+[error]
+[alert]
+[emerg]
