@@ -23,7 +23,7 @@ static ngx_int_t ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
     ngx_http_gw_rate_main_conf_t *rmcf, ngx_str_t *key, ngx_buf_t *b);
 static ngx_int_t ngx_http_gw_rate_usage_zones(ngx_http_request_t *r,
     ngx_http_gw_rate_main_conf_t *rmcf, ngx_buf_t *b);
-static ngx_uint_t ngx_http_gw_rate_seen(ngx_http_gw_rate_limit_t **policies,
+static ngx_uint_t ngx_http_gw_rate_seen(ngx_http_gw_rate_limit_t *policies,
     ngx_uint_t n);
 
 
@@ -227,13 +227,13 @@ ngx_http_gw_rate_usage_handler(ngx_http_request_t *r)
 /* a policy shared by several locations is listed once */
 
 static ngx_uint_t
-ngx_http_gw_rate_seen(ngx_http_gw_rate_limit_t **policies, ngx_uint_t n)
+ngx_http_gw_rate_seen(ngx_http_gw_rate_limit_t *policies, ngx_uint_t n)
 {
     ngx_uint_t  i;
 
     for (i = 0; i < n; i++) {
-        if (policies[i]->id == policies[n]->id
-            && policies[i]->zone == policies[n]->zone)
+        if (policies[i].id == policies[n].id
+            && policies[i].zone == policies[n].zone)
         {
             return 1;
         }
@@ -249,7 +249,7 @@ ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
 {
     uint64_t                    capacity, remaining, reset;
     ngx_uint_t                  i, n;
-    ngx_http_gw_rate_limit_t  **policies, *limit;
+    ngx_http_gw_rate_limit_t   *policies, *limit;
     ngx_http_gw_rate_result_t   res;
 
     b->last = ngx_cpymem(b->last, "{\"key\":\"", sizeof("{\"key\":\"") - 1);
@@ -266,7 +266,7 @@ ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
             continue;
         }
 
-        limit = policies[i];
+        limit = &policies[i];
 
         ngx_memzero(&res, sizeof(ngx_http_gw_rate_result_t));
         res.limit = limit;
@@ -310,7 +310,7 @@ ngx_http_gw_rate_usage_zones(ngx_http_request_t *r,
 {
     ngx_uint_t                  i, n;
     ngx_http_gw_rate_zone_t   **zones;
-    ngx_http_gw_rate_limit_t  **policies, *limit;
+    ngx_http_gw_rate_limit_t   *policies, *limit;
 
     b->last = ngx_cpymem(b->last, "{\"zones\":[", sizeof("{\"zones\":[") - 1);
 
@@ -337,7 +337,7 @@ ngx_http_gw_rate_usage_zones(ngx_http_request_t *r,
             continue;
         }
 
-        limit = policies[i];
+        limit = &policies[i];
 
         b->last = ngx_sprintf(b->last,
                               "%s{\"name\":\"%V\",\"type\":\"%s\","

@@ -138,7 +138,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                  zones;        /* ngx_http_gw_rate_zone_t * */
     ngx_array_t                  plans;        /* ngx_http_gw_rate_plan_t */
-    ngx_array_t                  policies;     /* every limit, for usage */
+    ngx_array_t                  policies;     /* copies, for usage */
     ngx_http_gw_rate_zone_t     *default_zone;
     ngx_uint_t                   auth;         /* $gw_auth_* exist */
     ngx_gw_tz_t                 *tz;

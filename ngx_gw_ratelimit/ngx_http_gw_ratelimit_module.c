@@ -208,7 +208,7 @@ ngx_http_gw_rate_create_main_conf(ngx_conf_t *cf)
     }
 
     if (ngx_array_init(&rmcf->policies, cf->pool, 8,
-                       sizeof(ngx_http_gw_rate_limit_t *))
+                       sizeof(ngx_http_gw_rate_limit_t))
         != NGX_OK)
     {
         return NULL;
@@ -702,7 +702,7 @@ ngx_http_gw_rate_init_limit(ngx_conf_t *cf, ngx_http_gw_rate_limit_t *limit,
 {
     u_char                         *p, buf[NGX_INT64_LEN * 4 + 4];
     ngx_str_t                       name;
-    ngx_http_gw_rate_limit_t      **lp;
+    ngx_http_gw_rate_limit_t       *lp;
     ngx_http_gw_rate_main_conf_t   *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -749,12 +749,14 @@ ngx_http_gw_rate_init_limit(ngx_conf_t *cf, ngx_http_gw_rate_limit_t *limit,
     limit->id = ngx_http_gw_rate_hash(ngx_http_gw_rate_hash(0, buf, p - buf),
                                       limit->name.data, limit->name.len);
 
+    /* a copy: the location's array may still grow and move */
+
     lp = ngx_array_push(&rmcf->policies);
     if (lp == NULL) {
         return NGX_ERROR;
     }
 
-    *lp = limit;
+    *lp = *limit;
 
     return NGX_OK;
 }
