@@ -139,6 +139,19 @@ ngx_http_gw_cache_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    if (ctx->has_hit) {
+        /*
+         * A hit was found, but another handler answered (a rate limit's
+         * 429 in the same phase): the response is not from the cache.
+         */
+        ctx->status = NGX_HTTP_GW_CACHE_NONE;
+        ctx->has_hit = 0;
+        ctx->update = 0;
+        ngx_http_gw_cache_fetch_release(ctx, 0);
+
+        return ngx_http_next_header_filter(r);
+    }
+
     /* the client's conditional headers again, for the client's answer */
 
     rerun = ctx->headers_saved && r == r->main;
