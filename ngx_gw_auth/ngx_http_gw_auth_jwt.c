@@ -230,11 +230,6 @@ ngx_http_gw_jwt_decode(ngx_pool_t *pool, u_char *p, size_t len,
         return NGX_ERROR;
     }
 
-    if (dot2 + 1 == last) {
-        *err = "missing signature";
-        return NGX_ERROR;
-    }
-
     jwt->signing_input.data = p;
     jwt->signing_input.len = dot2 - p;
 

@@ -66,6 +66,8 @@ static char *ngx_http_gw_auth_apikey_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_auth_apikey_from(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_gw_auth_str_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_gw_auth_max_depth(ngx_conf_t *cf, void *post,
     void *data);
 
@@ -120,14 +122,14 @@ static ngx_command_t  ngx_http_gw_auth_commands[] = {
 
     { ngx_string("gw_auth_jwt_issuer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_gw_auth_str_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_auth_loc_conf_t, issuers),
       NULL },
 
     { ngx_string("gw_auth_jwt_audience"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_gw_auth_str_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_auth_loc_conf_t, audiences),
       NULL },
@@ -176,7 +178,7 @@ static ngx_command_t  ngx_http_gw_auth_commands[] = {
 
     { ngx_string("gw_auth_scope"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_gw_auth_str_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_auth_loc_conf_t, scopes),
       NULL },
@@ -558,6 +560,11 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         && !(alcf->algs & ((ngx_uint_t) 1 << ngx_http_gw_auth_alg_index(alg))))
     {
         err = "algorithm not allowed";
+        goto failed;
+    }
+
+    if (jwt.signature.len == 0) {
+        err = "missing signature";
         goto failed;
     }
 
@@ -1687,6 +1694,41 @@ ngx_http_gw_auth_apikey_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                        "invalid gw_auth_apikey_from \"%V\"", &value[1]);
 
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_gw_auth_str_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value, *s;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
+
+    /* every argument is one value; the directive may be repeated */
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
 }
 
 
