@@ -143,6 +143,7 @@ typedef struct {
 
 typedef struct {
     unsigned                    done:1;
+    unsigned                    cache:2;     /* 0, 1: MISS, 2: HIT */
     ngx_uint_t                  result;
     ngx_uint_t                  method;
     ngx_str_t                   error;       /* error_description */

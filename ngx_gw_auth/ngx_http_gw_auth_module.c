@@ -616,9 +616,12 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         if (ngx_http_gw_auth_cache_lookup(zone, hash, now) == NGX_OK) {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "gw_auth: verified-token cache hit");
+            ctx->cache = 2;
             cached = 1;
             goto verified;
         }
+
+        ctx->cache = 1;
     }
 
     key = alcf->keys->elts;

@@ -24,6 +24,7 @@
 #define NGX_HTTP_GW_AUTH_VAR_METHOD    3
 #define NGX_HTTP_GW_AUTH_VAR_RESULT    4
 #define NGX_HTTP_GW_AUTH_VAR_CLAIMS    5
+#define NGX_HTTP_GW_AUTH_VAR_CACHE     6
 
 
 static ngx_http_gw_auth_ctx_t *ngx_http_gw_auth_var_ctx(
@@ -54,6 +55,9 @@ static ngx_http_variable_t  ngx_http_gw_auth_vars[] = {
 
     { ngx_string("gw_auth_result"), NULL, ngx_http_gw_auth_variable,
       NGX_HTTP_GW_AUTH_VAR_RESULT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gw_auth_cache"), NULL, ngx_http_gw_auth_variable,
+      NGX_HTTP_GW_AUTH_VAR_CACHE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("gw_jwt_claims"), NULL, ngx_http_gw_auth_variable,
       NGX_HTTP_GW_AUTH_VAR_CLAIMS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -147,6 +151,16 @@ ngx_http_gw_auth_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_GW_AUTH_VAR_RESULT:
         s = ngx_http_gw_auth_results[ctx->result];
+        break;
+
+    case NGX_HTTP_GW_AUTH_VAR_CACHE:
+        if (ctx->cache == 1) {
+            ngx_str_set(&s, "MISS");
+
+        } else if (ctx->cache == 2) {
+            ngx_str_set(&s, "HIT");
+        }
+
         break;
 
     case NGX_HTTP_GW_AUTH_VAR_METHOD:
