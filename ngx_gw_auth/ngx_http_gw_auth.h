@@ -20,6 +20,7 @@
 
 #define NGX_HTTP_GW_AUTH_JWT            0x01
 #define NGX_HTTP_GW_AUTH_APIKEY         0x02
+#define NGX_HTTP_GW_AUTH_INTROSPECT     0x04
 #define NGX_HTTP_GW_AUTH_OFF            0x80
 
 #define NGX_HTTP_GW_AUTH_HASH_LEN       32
@@ -35,6 +36,10 @@
 #define NGX_HTTP_GW_AUTH_RESULT_OK      1
 #define NGX_HTTP_GW_AUTH_RESULT_FAILED  2
 #define NGX_HTTP_GW_AUTH_RESULT_DENIED  3
+#define NGX_HTTP_GW_AUTH_RESULT_ERROR   4
+
+#define NGX_HTTP_GW_AUTH_FETCH_JWKS        1
+#define NGX_HTTP_GW_AUTH_FETCH_INTROSPECT  2
 
 #define NGX_HTTP_GW_AUTH_OP_EQ          1
 #define NGX_HTTP_GW_AUTH_OP_NE          2
@@ -95,9 +100,34 @@ typedef struct {
 
 
 typedef struct {
+    ngx_str_t                   data;
+    time_t                      expires;
+    time_t                      aux;
+} ngx_http_gw_auth_blob_t;
+
+
+typedef struct {
     ngx_http_gw_auth_cache_sh_t  *sh;
     ngx_slab_pool_t              *shpool;
 } ngx_http_gw_auth_cache_t;
+
+
+typedef struct {
+    ngx_str_t                   uri;
+    time_t                      refresh;
+    u_char                      id[NGX_HTTP_GW_AUTH_HASH_LEN];
+    ngx_pool_t                 *pool;        /* this worker's parsed keys */
+    ngx_array_t                *keys;
+    time_t                      version;     /* of the parsed keys */
+    u_char                      fp[NGX_HTTP_GW_AUTH_HASH_LEN];
+} ngx_http_gw_auth_jwks_url_t;
+
+
+typedef struct {
+    ngx_str_t                   uri;
+    time_t                      cache;
+    time_t                      inactive;
+} ngx_http_gw_auth_introspect_t;
 
 
 typedef struct {
@@ -110,6 +140,8 @@ typedef struct {
     ngx_uint_t                  methods;
     ngx_array_t                *keys;        /* ngx_http_gw_auth_key_t */
     u_char                      keys_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
+    ngx_http_gw_auth_jwks_url_t    *jwks_url;
+    ngx_http_gw_auth_introspect_t  *introspect;
     ngx_uint_t                  algs;        /* bit per alg; 0: the keys' */
     ngx_http_complex_value_t   *token;
     ngx_array_t                *issuers;     /* ngx_str_t */
@@ -143,7 +175,15 @@ typedef struct {
 
 typedef struct {
     unsigned                    done:1;
+    unsigned                    pending:1;   /* waits for a subrequest */
     unsigned                    cache:2;     /* 0, 1: MISS, 2: HIT */
+    unsigned                    fetching:1;
+    unsigned                    fetch_done:1;
+    unsigned                    jwks_fetched:1;
+    unsigned                    jwks_forced:1;
+    ngx_uint_t                  fetch_kind;
+    ngx_uint_t                  fetch_status;
+    ngx_str_t                   fetch_body;
     ngx_uint_t                  result;
     ngx_uint_t                  method;
     ngx_str_t                   error;       /* error_description */
@@ -177,7 +217,8 @@ ngx_int_t ngx_http_gw_jwt_b64url_decode(ngx_pool_t *pool, u_char *p,
     size_t len, ngx_str_t *out);
 json_t *ngx_http_gw_jwt_lookup(json_t *obj, ngx_array_t *path);
 ngx_int_t ngx_http_gw_jwt_check_claims(ngx_http_gw_auth_loc_conf_t *alcf,
-    json_t *payload, time_t now, ngx_pool_t *pool, ngx_str_t *err);
+    json_t *payload, time_t now, ngx_uint_t require_exp, ngx_pool_t *pool,
+    ngx_str_t *err);
 ngx_int_t ngx_http_gw_jwt_json_string(ngx_pool_t *pool, json_t *v,
     ngx_str_t *out);
 ngx_int_t ngx_http_gw_auth_parse_number(ngx_str_t *s, double *n);
@@ -202,6 +243,12 @@ ngx_int_t ngx_http_gw_auth_cache_lookup(ngx_shm_zone_t *zone, u_char *hash,
     time_t now);
 void ngx_http_gw_auth_cache_store(ngx_shm_zone_t *zone, u_char *hash,
     time_t expires);
+ngx_int_t ngx_http_gw_auth_cache_get_blob(ngx_shm_zone_t *zone, u_char *hash,
+    ngx_pool_t *pool, ngx_http_gw_auth_blob_t *blob);
+ngx_int_t ngx_http_gw_auth_cache_put_blob(ngx_shm_zone_t *zone, u_char *hash,
+    ngx_http_gw_auth_blob_t *blob);
+ngx_int_t ngx_http_gw_auth_cache_claim_aux(ngx_shm_zone_t *zone, u_char *hash,
+    time_t now, time_t interval);
 
 /* ngx_http_gw_auth_apikey.c */
 char *ngx_http_gw_auth_apikey_load(ngx_conf_t *cf,
@@ -212,7 +259,18 @@ ngx_http_gw_auth_apikey_t *ngx_http_gw_auth_apikey_find(
     ngx_http_gw_auth_apikeys_t *keys, ngx_str_t *presented);
 
 /* ngx_http_gw_auth_module.c */
-ngx_http_gw_auth_ctx_t *ngx_http_gw_auth_authenticate(ngx_http_request_t *r);
+ngx_http_gw_auth_ctx_t *ngx_http_gw_auth_authenticate(ngx_http_request_t *r,
+    ngx_uint_t can_wait);
+ngx_int_t ngx_http_gw_auth_identity(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx);
+
+/* ngx_http_gw_auth_remote.c: subrequests to the identity provider */
+ngx_int_t ngx_http_gw_auth_jwks_keys(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_uint_t can_wait, ngx_uint_t force);
+ngx_int_t ngx_http_gw_auth_introspect(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_str_t *token, ngx_uint_t can_wait);
 
 /* ngx_http_gw_auth_var.c */
 ngx_int_t ngx_http_gw_auth_add_variables(ngx_conf_t *cf);

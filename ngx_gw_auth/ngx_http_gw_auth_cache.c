@@ -2,8 +2,9 @@
 /*
  * Copyright (C) ngx_gw authors
  *
- * The verified-token cache: SHA-256 hashes of tokens whose signature has
- * been verified, with their expiry, in a shared memory zone.  The claims
+ * The shared cache of ngx_http_gw_auth_module: SHA-256 hashes of tokens
+ * whose signature has been verified, with their expiry; and "blobs":
+ * fetched JWKS documents and introspection responses.  For JWTs the claims
  * are not stored: decoding a token again costs far less than copying them
  * out of the zone under the lock, and every claim check runs on each
  * request anyway.  The hash covers the location's key set too, so that a
@@ -23,7 +24,10 @@ typedef struct {
     u_char               pad[3];
     ngx_queue_t          queue;
     time_t               expires;
+    time_t               aux;
+    uint32_t             len;
     u_char               hash[NGX_HTTP_GW_AUTH_HASH_LEN];
+    u_char               data[1];
 } ngx_http_gw_auth_cache_node_t;
 
 
@@ -33,6 +37,8 @@ static void ngx_http_gw_auth_cache_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_http_gw_auth_cache_evict(ngx_http_gw_auth_cache_t *cache,
     ngx_uint_t n);
+static void ngx_http_gw_auth_cache_delete(ngx_http_gw_auth_cache_t *cache,
+    ngx_rbtree_node_t *node);
 
 
 #define ngx_http_gw_auth_cache_data(node)                                    \
@@ -193,9 +199,7 @@ ngx_http_gw_auth_cache_lookup(ngx_shm_zone_t *zone, u_char *hash, time_t now)
             rc = NGX_OK;
 
         } else {
-            ngx_queue_remove(&cn->queue);
-            ngx_rbtree_delete(&cache->sh->rbtree, node);
-            ngx_slab_free_locked(cache->shpool, node);
+            ngx_http_gw_auth_cache_delete(cache, node);
         }
     }
 
@@ -269,6 +273,8 @@ ngx_http_gw_auth_cache_store(ngx_shm_zone_t *zone, u_char *hash,
 
     cn = ngx_http_gw_auth_cache_data(node);
     cn->expires = expires;
+    cn->aux = 0;
+    cn->len = 0;
     ngx_memcpy(cn->hash, hash, NGX_HTTP_GW_AUTH_HASH_LEN);
 
     ngx_rbtree_insert(&cache->sh->rbtree, node);
@@ -277,4 +283,166 @@ ngx_http_gw_auth_cache_store(ngx_shm_zone_t *zone, u_char *hash,
 done:
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+static void
+ngx_http_gw_auth_cache_delete(ngx_http_gw_auth_cache_t *cache,
+    ngx_rbtree_node_t *node)
+{
+    ngx_http_gw_auth_cache_node_t  *cn;
+
+    cn = ngx_http_gw_auth_cache_data(node);
+
+    ngx_queue_remove(&cn->queue);
+    ngx_rbtree_delete(&cache->sh->rbtree, node);
+    ngx_slab_free_locked(cache->shpool, node);
+}
+
+
+ngx_int_t
+ngx_http_gw_auth_cache_get_blob(ngx_shm_zone_t *zone, u_char *hash,
+    ngx_pool_t *pool, ngx_http_gw_auth_blob_t *blob)
+{
+    ngx_int_t                       rc;
+    ngx_rbtree_node_t              *node;
+    ngx_http_gw_auth_cache_t       *cache;
+    ngx_http_gw_auth_cache_node_t  *cn;
+
+    /* a copy of the blob, expired or not: the caller decides */
+
+    cache = zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_gw_auth_cache_find(cache, hash);
+
+    if (node) {
+        cn = ngx_http_gw_auth_cache_data(node);
+
+        blob->expires = cn->expires;
+        blob->aux = cn->aux;
+        blob->data.len = cn->len;
+        blob->data.data = ngx_pnalloc(pool, cn->len + 1);
+        if (blob->data.data == NULL) {
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(blob->data.data, cn->data, cn->len);
+        blob->data.data[cn->len] = '\0';
+
+        ngx_queue_remove(&cn->queue);
+        ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_gw_auth_cache_put_blob(ngx_shm_zone_t *zone, u_char *hash,
+    ngx_http_gw_auth_blob_t *blob)
+{
+    size_t                          size;
+    uint32_t                        key;
+    ngx_uint_t                      tries;
+    ngx_rbtree_node_t              *node;
+    ngx_http_gw_auth_cache_t       *cache;
+    ngx_http_gw_auth_cache_node_t  *cn;
+
+    cache = zone->data;
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_gw_auth_cache_node_t, data) + blob->data.len;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_gw_auth_cache_find(cache, hash);
+    if (node) {
+        ngx_http_gw_auth_cache_delete(cache, node);
+    }
+
+    node = ngx_slab_alloc_locked(cache->shpool, size);
+    if (node == NULL) {
+
+        /* make room: a blob may need more than one evicted token */
+
+        for (tries = 0; node == NULL && tries < 8; tries++) {
+            if (ngx_queue_empty(&cache->sh->queue)) {
+                break;
+            }
+
+            ngx_http_gw_auth_cache_evict(cache, 16);
+
+            node = ngx_slab_alloc_locked(cache->shpool, size);
+            if (node == NULL) {
+                continue;
+            }
+        }
+
+        if (node == NULL) {
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            return NGX_DECLINED;
+        }
+    }
+
+    ngx_memcpy(&key, hash, sizeof(uint32_t));
+    node->key = key;
+
+    cn = ngx_http_gw_auth_cache_data(node);
+    cn->expires = blob->expires;
+    cn->aux = blob->aux;
+    cn->len = (uint32_t) blob->data.len;
+    ngx_memcpy(cn->hash, hash, NGX_HTTP_GW_AUTH_HASH_LEN);
+    ngx_memcpy(cn->data, blob->data.data, blob->data.len);
+
+    ngx_rbtree_insert(&cache->sh->rbtree, node);
+    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_auth_cache_claim_aux(ngx_shm_zone_t *zone, u_char *hash,
+    time_t now, time_t interval)
+{
+    ngx_int_t                       rc;
+    ngx_rbtree_node_t              *node;
+    ngx_http_gw_auth_cache_t       *cache;
+    ngx_http_gw_auth_cache_node_t  *cn;
+
+    /*
+     * The entry's aux time is the last forced re-fetch; it is taken by
+     * one request of one worker at most once per interval.
+     */
+
+    cache = zone->data;
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_gw_auth_cache_find(cache, hash);
+
+    if (node) {
+        cn = ngx_http_gw_auth_cache_data(node);
+
+        if (now - cn->aux < interval) {
+            rc = NGX_DECLINED;
+
+        } else {
+            cn->aux = now;
+        }
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return rc;
 }

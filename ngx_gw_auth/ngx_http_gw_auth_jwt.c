@@ -655,7 +655,8 @@ ngx_http_gw_jwt_string_in(json_t *v, ngx_array_t *list)
 
 ngx_int_t
 ngx_http_gw_jwt_check_claims(ngx_http_gw_auth_loc_conf_t *alcf,
-    json_t *payload, time_t now, ngx_pool_t *pool, ngx_str_t *err)
+    json_t *payload, time_t now, ngx_uint_t require_exp, ngx_pool_t *pool,
+    ngx_str_t *err)
 {
     json_t                         *v;
     ngx_uint_t                      i, n, found;
@@ -664,7 +665,7 @@ ngx_http_gw_jwt_check_claims(ngx_http_gw_auth_loc_conf_t *alcf,
     /* the built-in checks always run; claim rules only add to them */
 
     if (ngx_http_gw_jwt_check_time(payload, "exp", now, alcf->leeway,
-                                   alcf->require_exp, err)
+                                   require_exp, err)
         != NGX_OK
         || ngx_http_gw_jwt_check_time(payload, "nbf", now, alcf->leeway, 0,
                                       err)

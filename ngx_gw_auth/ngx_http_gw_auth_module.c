@@ -26,11 +26,13 @@ static ngx_int_t ngx_http_gw_auth_challenge(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx);
 static u_char *ngx_http_gw_auth_quote(u_char *p, ngx_str_t *s);
 static ngx_int_t ngx_http_gw_auth_jwt(ngx_http_request_t *r,
-    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx);
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_uint_t can_wait);
+static ngx_int_t ngx_http_gw_auth_jwt_verify(ngx_http_gw_jwt_t *jwt,
+    ngx_array_t *keys, ngx_http_gw_auth_alg_t *alg, ngx_str_t *kid,
+    ngx_uint_t *candidates);
 static ngx_int_t ngx_http_gw_auth_jwt_token(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_str_t *token);
-static ngx_int_t ngx_http_gw_auth_jwt_identity(ngx_http_request_t *r,
-    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_auth_apikey(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_auth_check_scopes(ngx_http_request_t *r,
@@ -56,6 +58,12 @@ static char *ngx_http_gw_auth_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_auth_add_keys(ngx_conf_t *cf,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_uint_t from);
+static char *ngx_http_gw_auth_jwt_keys_url(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_gw_auth_introspect_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_gw_auth_time_param(ngx_conf_t *cf, ngx_str_t *value,
+    size_t prefix, time_t *t);
 static char *ngx_http_gw_auth_jwt_algs(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_auth_jwt_claim(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -102,6 +110,20 @@ static ngx_command_t  ngx_http_gw_auth_commands[] = {
     { ngx_string("gw_auth_jwt_keys"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_gw_auth_jwt_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gw_auth_jwt_keys_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_gw_auth_jwt_keys_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gw_auth_introspect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      ngx_http_gw_auth_introspect_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -268,9 +290,14 @@ ngx_http_gw_auth_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_gw_auth_authenticate(r);
+    ctx = ngx_http_gw_auth_authenticate(r, 1);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->pending) {
+        /* a subrequest is out; the phase runs again when it is done */
+        return NGX_AGAIN;
     }
 
     if (ctx->result == NGX_HTTP_GW_AUTH_RESULT_OK) {
@@ -282,48 +309,89 @@ ngx_http_gw_auth_handler(ngx_http_request_t *r)
 
 
 ngx_http_gw_auth_ctx_t *
-ngx_http_gw_auth_authenticate(ngx_http_request_t *r)
+ngx_http_gw_auth_authenticate(ngx_http_request_t *r, ngx_uint_t can_wait)
 {
     ngx_int_t                     rc;
+    ngx_str_t                     token;
     ngx_pool_cleanup_t           *cln;
     ngx_http_gw_auth_ctx_t       *ctx;
     ngx_http_gw_auth_loc_conf_t  *alcf;
 
     /*
      * Run once per request, by the access handler or by whichever module
-     * reads one of the variables first (a rate limit in preaccess).
+     * reads one of the variables first (a rate limit in preaccess).  Only
+     * the access handler may wait for a subrequest (can_wait); a variable
+     * read before then finds the request pending, and empty values.
      */
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gw_auth_module);
 
-    if (ctx && ctx->done) {
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_auth_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NULL;
+        }
+
+        cln->handler = ngx_http_gw_auth_ctx_cleanup;
+        cln->data = ctx;
+
+        ngx_http_set_ctx(r, ctx, ngx_http_gw_auth_module);
+    }
+
+    if (ctx->done) {
         return ctx;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_auth_ctx_t));
-    if (ctx == NULL) {
-        return NULL;
+    if (ctx->fetching && !ctx->fetch_done) {
+        ctx->pending = 1;
+        return ctx;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_gw_auth_ctx_cleanup;
-    cln->data = ctx;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_gw_auth_module);
+    ctx->pending = 0;
+    ctx->result = NGX_HTTP_GW_AUTH_RESULT_NONE;
+    ctx->method = 0;
+    ctx->cache = 0;
+    ngx_str_null(&ctx->error);
+    ngx_str_null(&ctx->consumer);
+    ngx_str_null(&ctx->plan);
+    ngx_str_null(&ctx->scopes);
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_auth_module);
 
-    ctx->result = NGX_HTTP_GW_AUTH_RESULT_NONE;
-
     if (alcf->methods & NGX_HTTP_GW_AUTH_JWT) {
-        rc = ngx_http_gw_auth_jwt(r, alcf, ctx);
+        rc = ngx_http_gw_auth_jwt(r, alcf, ctx, can_wait);
 
         if (rc == NGX_ERROR) {
             return NULL;
+        }
+
+        if (rc == NGX_AGAIN) {
+            ctx->pending = 1;
+            return ctx;
+        }
+
+        if (rc == NGX_OK) {
+            goto authenticated;
+        }
+    }
+
+    if ((alcf->methods & NGX_HTTP_GW_AUTH_INTROSPECT)
+        && ngx_http_gw_auth_jwt_token(r, alcf, &token) == NGX_OK)
+    {
+        rc = ngx_http_gw_auth_introspect(r, alcf, ctx, &token, can_wait);
+
+        if (rc == NGX_ERROR) {
+            return NULL;
+        }
+
+        if (rc == NGX_AGAIN) {
+            ctx->pending = 1;
+            return ctx;
         }
 
         if (rc == NGX_OK) {
@@ -500,7 +568,8 @@ ngx_http_gw_auth_jwt_token(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_gw_auth_jwt(ngx_http_request_t *r,
-    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx)
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_uint_t can_wait)
 {
     char                          *err;
     u_char                         fp[13];
@@ -509,13 +578,13 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     json_t                        *v;
     ngx_int_t                      rc;
     ngx_str_t                      token, desc, kid;
-    ngx_uint_t                     i, candidates, cached;
+    ngx_uint_t                     candidates, cached;
     unsigned int                   n;
     EVP_MD_CTX                    *md;
     ngx_shm_zone_t                *zone;
     ngx_http_gw_jwt_t              jwt;
-    ngx_http_gw_auth_key_t        *key;
     ngx_http_gw_auth_alg_t        *alg;
+    ngx_http_gw_auth_jwks_url_t   *url;
     ngx_http_gw_auth_main_conf_t  *amcf;
 
     rc = ngx_http_gw_auth_jwt_token(r, alcf, &token);
@@ -529,7 +598,20 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     now = ngx_time();
     cached = 0;
     err = NULL;
+    url = alcf->jwks_url;
     ngx_str_null(&desc);
+
+    /* a second run, after a subrequest: the first run's JSON goes */
+
+    if (ctx->header) {
+        json_decref(ctx->header);
+        ctx->header = NULL;
+    }
+
+    if (ctx->payload) {
+        json_decref(ctx->payload);
+        ctx->payload = NULL;
+    }
 
     if (ngx_http_gw_jwt_decode(r->pool, token.data, token.len,
                                alcf->max_size, alcf->max_depth, &jwt, &err)
@@ -588,15 +670,20 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         kid.len = json_string_length(v);
     }
 
-    if (alcf->keys == NULL) {
-        err = "unknown key";
-        goto failed;
+    if (url) {
+        rc = ngx_http_gw_auth_jwks_keys(r, alcf, ctx, can_wait, 0);
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     amcf = ngx_http_get_module_main_conf(r, ngx_http_gw_auth_module);
-    zone = (alcf->cache_ttl && amcf) ? amcf->zone : NULL;
+    zone = alcf->cache_ttl ? amcf->zone : NULL;
 
     if (zone) {
+
+        /* the hash covers the key sets, so only they can vouch for it */
+
         md = EVP_MD_CTX_new();
         if (md == NULL) {
             return NGX_ERROR;
@@ -604,6 +691,8 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
 
         if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
             || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp)) != 1
+            || (url && url->keys
+                && EVP_DigestUpdate(md, url->fp, sizeof(url->fp)) != 1)
             || EVP_DigestUpdate(md, token.data, token.len) != 1
             || EVP_DigestFinal_ex(md, hash, &n) != 1)
         {
@@ -624,32 +713,31 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         ctx->cache = 1;
     }
 
-    key = alcf->keys->elts;
     candidates = 0;
 
-    for (i = 0; i < alcf->keys->nelts; i++) {
-        if (key[i].alg != alg) {
-            continue;
-        }
+    rc = ngx_http_gw_auth_jwt_verify(&jwt, alcf->keys, alg, &kid,
+                                     &candidates);
 
-        if (kid.len
-            && key[i].kid.len
-            && (key[i].kid.len != kid.len
-                || ngx_memcmp(key[i].kid.data, kid.data, kid.len) != 0))
-        {
-            continue;
-        }
+    if (rc == NGX_DECLINED && url && url->keys) {
+        rc = ngx_http_gw_auth_jwt_verify(&jwt, url->keys, alg, &kid,
+                                         &candidates);
+    }
 
-        candidates++;
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
 
-        rc = ngx_http_gw_jwt_verify(&key[i], &jwt);
+    if (rc == NGX_OK) {
+        goto verified;
+    }
 
-        if (rc == NGX_OK) {
-            goto verified;
-        }
+    if (candidates == 0 && url) {
 
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
+        /* a key rotated in at the provider: re-fetch, rate-limited */
+
+        rc = ngx_http_gw_auth_jwks_keys(r, alcf, ctx, can_wait, 1);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
@@ -671,7 +759,8 @@ verified:
         }
     }
 
-    rc = ngx_http_gw_jwt_check_claims(alcf, jwt.payload, now, r->pool, &desc);
+    rc = ngx_http_gw_jwt_check_claims(alcf, jwt.payload, now,
+                                      alcf->require_exp, r->pool, &desc);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -681,7 +770,7 @@ verified:
         goto failed;
     }
 
-    if (ngx_http_gw_auth_jwt_identity(r, alcf, ctx) != NGX_OK) {
+    if (ngx_http_gw_auth_identity(r, alcf, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -706,7 +795,49 @@ failed:
 
 
 static ngx_int_t
-ngx_http_gw_auth_jwt_identity(ngx_http_request_t *r,
+ngx_http_gw_auth_jwt_verify(ngx_http_gw_jwt_t *jwt, ngx_array_t *keys,
+    ngx_http_gw_auth_alg_t *alg, ngx_str_t *kid, ngx_uint_t *candidates)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               i;
+    ngx_http_gw_auth_key_t  *key;
+
+    if (keys == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* only keys bound to the token's algorithm, and to its kid if any */
+
+    key = keys->elts;
+
+    for (i = 0; i < keys->nelts; i++) {
+        if (key[i].alg != alg) {
+            continue;
+        }
+
+        if (kid->len
+            && key[i].kid.len
+            && (key[i].kid.len != kid->len
+                || ngx_memcmp(key[i].kid.data, kid->data, kid->len) != 0))
+        {
+            continue;
+        }
+
+        (*candidates)++;
+
+        rc = ngx_http_gw_jwt_verify(&key[i], jwt);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_gw_auth_identity(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx)
 {
     json_t  *v;
@@ -858,7 +989,9 @@ ngx_http_gw_auth_reject(ngx_http_request_t *r,
     ngx_http_gw_problem_t      problem;
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (ngx_http_gw_auth_challenge(r, alcf, ctx) != NGX_OK) {
+    if (ctx->result != NGX_HTTP_GW_AUTH_RESULT_ERROR
+        && ngx_http_gw_auth_challenge(r, alcf, ctx) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -876,6 +1009,11 @@ ngx_http_gw_auth_reject(ngx_http_request_t *r,
         problem.detail = ctx->error;
         break;
 
+    case NGX_HTTP_GW_AUTH_RESULT_ERROR:
+        problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        problem.detail = ctx->error;
+        break;
+
     default:
         problem.status = NGX_HTTP_UNAUTHORIZED;
         ngx_str_set(&problem.detail, "authentication required");
@@ -889,7 +1027,9 @@ ngx_http_gw_auth_reject(ngx_http_request_t *r,
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY) {
+    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY
+        && problem.status != NGX_HTTP_SERVICE_UNAVAILABLE)
+    {
         return problem.status;
     }
 
@@ -932,7 +1072,8 @@ ngx_http_gw_auth_challenge(ngx_http_request_t *r,
     ngx_uint_t        bearer;
     ngx_table_elt_t  *h;
 
-    bearer = (alcf->methods & NGX_HTTP_GW_AUTH_JWT) ? 1 : 0;
+    bearer = (alcf->methods
+              & (NGX_HTTP_GW_AUTH_JWT|NGX_HTTP_GW_AUTH_INTROSPECT)) ? 1 : 0;
 
     len = sizeof("ApiKey realm=") - 1 + 2 + 2 * alcf->realm.len
           + sizeof(", error=\"insufficient_scope\", scope=") - 1
@@ -969,7 +1110,7 @@ ngx_http_gw_auth_challenge(ngx_http_request_t *r,
         p = ngx_http_gw_auth_quote(p, &ctx->missing_scope);
 
     } else if (ctx->result == NGX_HTTP_GW_AUTH_RESULT_FAILED
-               && ctx->method == NGX_HTTP_GW_AUTH_JWT)
+               && ctx->method != NGX_HTTP_GW_AUTH_APIKEY)
     {
         p = ngx_cpymem(p, ", error=\"invalid_token\", error_description=",
                        sizeof(", error=\"invalid_token\", error_description=")
@@ -1041,6 +1182,8 @@ ngx_http_gw_auth_create_loc_conf(ngx_conf_t *cf)
     alcf->claims = NGX_CONF_UNSET_PTR;
     alcf->scopes = NGX_CONF_UNSET_PTR;
     alcf->apikeys = NGX_CONF_UNSET_PTR;
+    alcf->jwks_url = NGX_CONF_UNSET_PTR;
+    alcf->introspect = NGX_CONF_UNSET_PTR;
 
     return alcf;
 }
@@ -1078,6 +1221,8 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->plan_claim, prev->plan_claim, "");
     ngx_conf_merge_str_value(conf->realm, prev->realm, "api");
     ngx_conf_merge_ptr_value(conf->apikeys, prev->apikeys, NULL);
+    ngx_conf_merge_ptr_value(conf->jwks_url, prev->jwks_url, NULL);
+    ngx_conf_merge_ptr_value(conf->introspect, prev->introspect, NULL);
 
     if (conf->apikey_header.data == NULL && conf->apikey_query.data == NULL) {
         conf->apikey_header = prev->apikey_header;
@@ -1094,10 +1239,20 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if ((conf->methods & NGX_HTTP_GW_AUTH_JWT) && conf->keys == NULL) {
+    if ((conf->methods & NGX_HTTP_GW_AUTH_JWT)
+        && conf->keys == NULL && conf->jwks_url == NULL)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"gw_auth jwt\" needs gw_auth_jwt_key or "
-                           "gw_auth_jwt_keys");
+                           "\"gw_auth jwt\" needs gw_auth_jwt_key, "
+                           "gw_auth_jwt_keys or gw_auth_jwt_keys_url");
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->methods & NGX_HTTP_GW_AUTH_INTROSPECT)
+        && conf->introspect == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"gw_auth introspect\" needs gw_auth_introspect");
         return NGX_CONF_ERROR;
     }
 
@@ -1194,6 +1349,11 @@ ngx_http_gw_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strcmp(value[i].data, "apikey") == 0) {
             alcf->methods |= NGX_HTTP_GW_AUTH_APIKEY;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "introspect") == 0) {
+            alcf->methods |= NGX_HTTP_GW_AUTH_INTROSPECT;
             continue;
         }
 
@@ -1420,6 +1580,169 @@ ngx_http_gw_auth_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return ngx_http_gw_auth_add_keys(cf, alcf, from);
+}
+
+
+static char *
+ngx_http_gw_auth_time_param(ngx_conf_t *cf, ngx_str_t *value, size_t prefix,
+    time_t *t)
+{
+    ngx_str_t  s;
+
+    s.data = value->data + prefix;
+    s.len = value->len - prefix;
+
+    *t = ngx_parse_time(&s, 1);
+
+    if (*t == (time_t) NGX_ERROR || *t == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid time in \"%V\"", value);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gw_auth_jwt_keys_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gw_auth_loc_conf_t *alcf = conf;
+
+    ngx_str_t                     *value;
+    ngx_http_gw_auth_jwks_url_t   *url;
+    ngx_http_gw_auth_main_conf_t  *amcf;
+
+    if (alcf->jwks_url != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "gw_auth_jwt_keys_url needs the URI of a "
+                           "location, not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    url = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_auth_jwks_url_t));
+    if (url == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    url->uri = value[1];
+    url->refresh = 3600;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "refresh=", 8) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_gw_auth_time_param(cf, &value[2], 8, &url->refresh)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the shared entry is named after the URI */
+
+    if (EVP_Digest(url->uri.data, url->uri.len, url->id, NULL, EVP_sha256(),
+                   NULL)
+        != 1)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    url->id[0] ^= 'J';
+
+    alcf->jwks_url = url;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_auth_module);
+    amcf->jwt = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gw_auth_introspect_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_gw_auth_loc_conf_t *alcf = conf;
+
+    ngx_str_t                      *value;
+    ngx_uint_t                      i;
+    ngx_http_gw_auth_introspect_t  *is;
+    ngx_http_gw_auth_main_conf_t   *amcf;
+
+    if (alcf->introspect != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "gw_auth_introspect needs the URI of a location, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    is = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_auth_introspect_t));
+    if (is == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    is->uri = value[1];
+    is->cache = 60;
+    is->inactive = 10;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "cache=off") == 0) {
+            is->cache = 0;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "cache=", 6) == 0) {
+            if (ngx_http_gw_auth_time_param(cf, &value[i], 6, &is->cache)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "inactive=", 9) == 0) {
+            if (ngx_http_gw_auth_time_param(cf, &value[i], 9, &is->inactive)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (is->inactive > is->cache) {
+        is->inactive = is->cache;
+    }
+
+    alcf->introspect = is;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_auth_module);
+    amcf->jwt = 1;
+
+    return NGX_CONF_OK;
 }
 
 

@@ -76,7 +76,8 @@ static ngx_str_t  ngx_http_gw_auth_results[] = {
     ngx_string("NONE"),
     ngx_string("OK"),
     ngx_string("FAILED"),
-    ngx_string("DENIED")
+    ngx_string("DENIED"),
+    ngx_string("ERROR")
 };
 
 
@@ -102,6 +103,7 @@ ngx_http_gw_auth_add_variables(ngx_conf_t *cf)
 static ngx_http_gw_auth_ctx_t *
 ngx_http_gw_auth_var_ctx(ngx_http_request_t *r)
 {
+    ngx_http_gw_auth_ctx_t       *ctx;
     ngx_http_gw_auth_loc_conf_t  *alcf;
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_auth_module);
@@ -110,7 +112,9 @@ ngx_http_gw_auth_var_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
-    return ngx_http_gw_auth_authenticate(r);
+    ctx = ngx_http_gw_auth_authenticate(r, 0);
+
+    return (ctx && ctx->done) ? ctx : NULL;
 }
 
 
@@ -170,6 +174,9 @@ ngx_http_gw_auth_variable(ngx_http_request_t *r,
 
             } else if (ctx->method == NGX_HTTP_GW_AUTH_APIKEY) {
                 ngx_str_set(&s, "apikey");
+
+            } else if (ctx->method == NGX_HTTP_GW_AUTH_INTROSPECT) {
+                ngx_str_set(&s, "introspect");
             }
         }
 
@@ -199,7 +206,7 @@ ngx_http_gw_auth_variable(ngx_http_request_t *r,
             break;
 
         default: /* NGX_HTTP_GW_AUTH_VAR_CLAIMS */
-            if (ctx->method == NGX_HTTP_GW_AUTH_JWT) {
+            if (ctx->method != NGX_HTTP_GW_AUTH_APIKEY) {
                 s = ctx->payload_json;
             }
 
@@ -266,7 +273,7 @@ ngx_http_gw_auth_json_variable(ngx_http_request_t *r,
     ctx = ngx_http_gw_auth_var_ctx(r);
 
     if (ctx == NULL
-        || ctx->method != NGX_HTTP_GW_AUTH_JWT
+        || ctx->method == NGX_HTTP_GW_AUTH_APIKEY
         || (ctx->result != NGX_HTTP_GW_AUTH_RESULT_OK
             && ctx->result != NGX_HTTP_GW_AUTH_RESULT_DENIED))
     {
@@ -282,7 +289,7 @@ ngx_http_gw_auth_json_variable(ngx_http_request_t *r,
         prefix = sizeof("gw_jwt_claim_") - 1;
 
     } else {
-        obj = ctx->header;
+        obj = (ctx->method == NGX_HTTP_GW_AUTH_JWT) ? ctx->header : NULL;
         prefix = sizeof("gw_jwt_header_") - 1;
     }
 

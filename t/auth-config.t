@@ -331,7 +331,7 @@ qr{duplicate key hash in "\S+/k4\.txt" \(consumers "a" and "b"\)}
 location /t { gw_auth jwt; proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend; }
 --- must_die
 --- error_log
-"gw_auth jwt" needs gw_auth_jwt_key or gw_auth_jwt_keys
+"gw_auth jwt" needs gw_auth_jwt_key, gw_auth_jwt_keys or gw_auth_jwt_keys_url
 
 === TEST 39: gw_auth apikey without a key file
 --- config

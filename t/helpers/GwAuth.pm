@@ -22,6 +22,19 @@ package GwAuth;
 #
 # Asymmetric tokens are signed by /usr/bin/python3 with python3-jwt; HMAC
 # tokens by Digest::SHA.
+#
+# GwAuth::idp_start() starts a small identity provider on 127.0.0.1 (port
+# in TEST_NGINX_IDP_PORT), stopped when the test file ends:
+#
+#   GET  /jwks              the JWKS in idp-jwks.json (kid "rsa" at start)
+#   GET  /rotate            from now on serve idp-jwks2.json (adds "ed")
+#   POST /introspect        RFC 7662; answers from idp_token() entries,
+#                           {"active":false} for others; 401 without the
+#                           client credentials client:secret; 500 for
+#                           the token "boom"
+#   GET  /count/<name>      how many calls /jwks or /introspect had
+#   GET  /sleep/<seconds>   answers after a while
+#   GET  /reset             counts to 0, the first JWKS again
 
 use strict;
 use warnings;
@@ -30,6 +43,7 @@ use Digest::SHA qw(hmac_sha256 hmac_sha384 hmac_sha512 sha256_hex);
 use File::Temp qw(tempdir);
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64);
+use POSIX ();
 
 my $dir = tempdir('gw-auth-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $secret = join '', map { chr(ord('a') + $_ % 26) } 0 .. 63;
@@ -93,6 +107,7 @@ import json, sys
 from jwt.algorithms import RSAAlgorithm, ECAlgorithm, OKPAlgorithm
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 d, secret = sys.argv[1:3]
+only = sys.argv[3:]
 def load(name):
     with open('%s/%s.pub' % (d, name), 'rb') as f:
         return load_pem_public_key(f.read())
@@ -109,6 +124,8 @@ import base64
 k = {'kty': 'oct', 'kid': 'oct', 'alg': 'HS512',
      'k': base64.urlsafe_b64encode(secret.encode()).decode().rstrip('=')}
 keys.append(k)
+if only:
+    keys = [k for k in keys if k['kid'] in only]
 print(json.dumps({'keys': keys}))
 PY
     close $fh;
@@ -118,6 +135,125 @@ PY
     open $fh, '>', "$dir/jwks.json" or die;
     print $fh $out;
     close $fh;
+}
+
+
+my $idp_pid;
+
+
+sub idp_token {
+    my ($token, $response) = @_;
+    my $file = "$dir/idp-tokens.json";
+    my $all = -e $file ? do {
+        open my $fh, '<', $file or die;
+        local $/;
+        JSON::PP::decode_json(<$fh>);
+    } : {};
+    $all->{$token} = $response;
+    open my $fh, '>', $file or die;
+    print $fh JSON::PP::encode_json($all);
+    close $fh;
+}
+
+
+sub idp_start {
+    require GwTest;
+
+    my $port = GwTest::free_port();
+    $ENV{TEST_NGINX_IDP_PORT} = $port;
+
+    open my $fh, '>', "$dir/idp.py" or die;
+    print $fh <<'PY';
+import json, os, sys, time, urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+d, port = sys.argv[1], int(sys.argv[2])
+counts = {'jwks': 0, 'introspect': 0}
+state = {'jwks': 'idp-jwks.json'}
+
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def send(self, code, body, ctype='application/json'):
+        b = body.encode()
+        self.send_response(code)
+        self.send_header('Content-Type', ctype)
+        self.send_header('Content-Length', str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+
+    def do_GET(self):
+        if self.path == '/jwks':
+            counts['jwks'] += 1
+            with open(os.path.join(d, state['jwks'])) as f:
+                return self.send(200, f.read())
+        if self.path == '/reset':
+            counts['jwks'] = counts['introspect'] = 0
+            state['jwks'] = 'idp-jwks.json'
+            return self.send(200, 'reset\n', 'text/plain')
+        if self.path == '/rotate':
+            state['jwks'] = 'idp-jwks2.json'
+            return self.send(200, 'rotated\n', 'text/plain')
+        if self.path.startswith('/count/'):
+            return self.send(200, '%d\n' % counts[self.path[7:]],
+                             'text/plain')
+        if self.path.startswith('/sleep/'):
+            time.sleep(float(self.path[7:]))
+            return self.send(200, 'slept\n', 'text/plain')
+        self.send(404, '{}')
+
+    def do_POST(self):
+        n = int(self.headers.get('Content-Length', 0))
+        form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+        if self.path != '/introspect':
+            return self.send(404, '{}')
+        counts['introspect'] += 1
+        if self.headers.get('Authorization') != 'Basic Y2xpZW50OnNlY3JldA==':
+            return self.send(401, '{"error":"invalid_client"}')
+        if self.headers.get('Content-Type') != \
+                'application/x-www-form-urlencoded':
+            return self.send(400, '{"error":"invalid_request"}')
+        token = form.get('token', [''])[0]
+        if token == 'boom':
+            return self.send(500, 'oops', 'text/plain')
+        tokens = {}
+        p = os.path.join(d, 'idp-tokens.json')
+        if os.path.exists(p):
+            with open(p) as f:
+                tokens = json.load(f)
+        self.send(200, json.dumps(tokens.get(token, {'active': False})))
+
+HTTPServer(('127.0.0.1', port), H).serve_forever()
+PY
+    close $fh;
+
+    system("/usr/bin/python3 $dir/jwks.py $dir $secret rsa > $dir/idp-jwks.json") == 0
+        or die "GwAuth: jwks.py failed\n";
+    system("/usr/bin/python3 $dir/jwks.py $dir $secret rsa ed > $dir/idp-jwks2.json") == 0
+        or die "GwAuth: jwks.py failed\n";
+
+    $idp_pid = fork();
+    die "fork: $!\n" unless defined $idp_pid;
+
+    if ($idp_pid == 0) {
+        { no warnings 'exec'; exec '/usr/bin/python3', "$dir/idp.py", $dir, $port; }
+        POSIX::_exit(1);
+    }
+
+    GwTest::wait_port($port, 10) or die "GwAuth: the IdP did not start\n";
+
+    return $port;
+}
+
+
+END {
+    local $?;
+
+    if ($idp_pid) {
+        kill 'TERM', $idp_pid;
+        waitpid($idp_pid, 0);
+    }
 }
 
 
