@@ -381,3 +381,69 @@ ok
 [error]
 [alert]
 [emerg]
+
+=== TEST 42: gw_auth_jwt_keys_url needs a URI
+--- config
+location /t { gw_auth_jwt_keys_url idp.example.com/jwks; }
+--- must_die
+--- error_log
+gw_auth_jwt_keys_url needs the URI of a location, not "idp.example.com/jwks"
+
+=== TEST 43: gw_auth_jwt_keys_url with a bad refresh
+--- config
+location /t { gw_auth_jwt_keys_url /_jwks refresh=often; }
+--- must_die
+--- error_log
+invalid time in "refresh=often"
+
+=== TEST 44: gw_auth_jwt_keys_url with an unknown parameter
+--- config
+location /t { gw_auth_jwt_keys_url /_jwks every=1m; }
+--- must_die
+--- error_log
+invalid parameter "every=1m"
+
+=== TEST 45: gw_auth_introspect needs a URI
+--- config
+location /t { gw_auth_introspect https://idp/introspect; }
+--- must_die
+--- error_log
+gw_auth_introspect needs the URI of a location, not "https://idp/introspect"
+
+=== TEST 46: gw_auth_introspect with a bad cache time
+--- config
+location /t { gw_auth_introspect /_i cache=forever; }
+--- must_die
+--- error_log
+invalid time in "cache=forever"
+
+=== TEST 47: gw_auth_introspect with an unknown parameter
+--- config
+location /t { gw_auth_introspect /_i ttl=5m; }
+--- must_die
+--- error_log
+invalid parameter "ttl=5m"
+
+=== TEST 48: gw_auth introspect without gw_auth_introspect
+--- config
+location /t { gw_auth introspect; proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend; }
+--- must_die
+--- error_log
+"gw_auth introspect" needs gw_auth_introspect
+
+=== TEST 49: duplicate gw_auth
+--- config
+location /t { gw_auth jwt; gw_auth apikey; }
+--- must_die
+--- error_log
+"gw_auth" directive is duplicate
+
+=== TEST 50: duplicate gw_auth_zone name
+--- http_config
+gw_auth_zone a size=1m;
+gw_auth_zone a size=1m;
+--- config
+--- must_die
+--- error_log
+"gw_auth_zone" directive is duplicate
+

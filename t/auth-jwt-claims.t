@@ -415,3 +415,30 @@ location /t {
 --- response_body eval
 ["c=[]|\n",
  '{"type":"about:blank","title":"Unauthorized","status":401,"detail":"authentication required"}' . "\r\n"]
+
+=== TEST 21: with auth_request: both must let the request in
+--- config
+location /t {
+    auth_request /authz;
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    proxy_set_header X-C $gw_auth_consumer;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location = /authz {
+    internal;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/decide$http_x_allow;
+}
+location /decide-yes { return 204; }
+location /decide-no { return 403; }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+[main::hs({ sub => 'both' }) . "\nX-Allow: -yes",
+ main::hs({ sub => 'both' }) . "\nX-Allow: -no",
+ "X-Allow: -yes"]
+--- error_code eval
+[200, 403, 401]
+--- response_headers eval
+["!WWW-Authenticate", "!WWW-Authenticate", 'WWW-Authenticate: Bearer realm="api"']
+

@@ -102,7 +102,7 @@ __DATA__
 --- error_code eval
 [200, 401, 401, 401, 200]
 --- response_body_like eval
-["remote", "unknown key", "unknown key", "unknown key", "^[12]\$"]
+["remote", "unknown key", "unknown key", "unknown key", "^2\$"]
 
 === TEST 4: the keys are refreshed after refresh=
 --- config
