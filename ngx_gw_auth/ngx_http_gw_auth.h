@@ -119,6 +119,8 @@ typedef struct {
     ngx_pool_t                 *pool;        /* this worker's parsed keys */
     ngx_array_t                *keys;
     time_t                      version;     /* of the parsed keys */
+    time_t                      expires;     /* of the parsed keys */
+    time_t                      refetched;   /* this worker's last forced */
     u_char                      fp[NGX_HTTP_GW_AUTH_HASH_LEN];
 } ngx_http_gw_auth_jwks_url_t;
 

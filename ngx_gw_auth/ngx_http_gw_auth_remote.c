@@ -232,6 +232,7 @@ ngx_http_gw_auth_jwks_install(ngx_http_gw_auth_jwks_url_t *url,
     url->pool = pool;
     url->keys = keys;
     url->version = version;
+    url->expires = version;
 
     return NGX_OK;
 }
@@ -293,6 +294,7 @@ ngx_http_gw_auth_jwks_keys(ngx_http_request_t *r,
             blob.expires = now + url->refresh;
 
             url->version = blob.expires;
+            url->expires = blob.expires;
 
             if (ngx_http_gw_auth_cache_put_blob(zone, url->id, &blob)
                 != NGX_OK)
@@ -307,7 +309,13 @@ ngx_http_gw_auth_jwks_keys(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    stale = 1;
+    /*
+     * Without an entry in the zone (evicted, or too large for it) this
+     * worker's own keys and times decide, so that it does not fetch on
+     * every request.
+     */
+
+    stale = (url->keys == NULL || url->expires <= now);
 
     rc = ngx_http_gw_auth_cache_get_blob(zone, url->id, r->pool, &blob);
 
@@ -338,12 +346,16 @@ ngx_http_gw_auth_jwks_keys(ngx_http_request_t *r,
         return NGX_AGAIN;
     }
 
-    if (force && !stale
-        && ngx_http_gw_auth_cache_claim_aux(zone, url->id, now,
-                                            NGX_HTTP_GW_AUTH_REFETCH_INTERVAL)
-           != NGX_OK)
-    {
-        return NGX_OK;
+    if (force && !stale) {
+        if (now - url->refetched < NGX_HTTP_GW_AUTH_REFETCH_INTERVAL
+            || ngx_http_gw_auth_cache_claim_aux(zone, url->id, now,
+                                          NGX_HTTP_GW_AUTH_REFETCH_INTERVAL)
+               != NGX_OK)
+        {
+            return NGX_OK;
+        }
+
+        url->refetched = now;
     }
 
     ctx->jwks_fetched = 1;
@@ -405,6 +417,13 @@ ngx_http_gw_auth_introspect(ngx_http_request_t *r,
     amcf = ngx_http_get_module_main_conf(r, ngx_http_gw_auth_module);
     zone = amcf->zone;
     now = ngx_time();
+
+    if (token->len > alcf->max_size) {
+        ctx->method = NGX_HTTP_GW_AUTH_INTROSPECT;
+        ctx->result = NGX_HTTP_GW_AUTH_RESULT_FAILED;
+        ngx_str_set(&ctx->error, "token too large");
+        return NGX_DECLINED;
+    }
 
     md = EVP_MD_CTX_new();
     if (md == NULL) {
