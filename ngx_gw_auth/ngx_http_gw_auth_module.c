@@ -60,6 +60,7 @@ static char *ngx_http_gw_auth_add_keys(ngx_conf_t *cf,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_uint_t from);
 static char *ngx_http_gw_auth_jwt_keys_url(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static void ngx_http_gw_auth_jwks_url_cleanup(void *data);
 static char *ngx_http_gw_auth_introspect_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_gw_auth_time_param(ngx_conf_t *cf, ngx_str_t *value,
@@ -1610,6 +1611,7 @@ ngx_http_gw_auth_jwt_keys_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_gw_auth_loc_conf_t *alcf = conf;
 
     ngx_str_t                     *value;
+    ngx_pool_cleanup_t            *cln;
     ngx_http_gw_auth_jwks_url_t   *url;
     ngx_http_gw_auth_main_conf_t  *amcf;
 
@@ -1659,12 +1661,35 @@ ngx_http_gw_auth_jwt_keys_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     url->id[0] ^= 'J';
 
+    /* a worker's parsed keys go with the cycle */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_gw_auth_jwks_url_cleanup;
+    cln->data = url;
+
     alcf->jwks_url = url;
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_auth_module);
     amcf->jwt = 1;
 
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_gw_auth_jwks_url_cleanup(void *data)
+{
+    ngx_http_gw_auth_jwks_url_t *url = data;
+
+    if (url->pool) {
+        ngx_destroy_pool(url->pool);
+        url->pool = NULL;
+        url->keys = NULL;
+    }
 }
 
 

@@ -108,17 +108,17 @@ __DATA__
 --- config
 location /t {
     gw_auth jwt;
-    gw_auth_jwt_keys_url /_jwks refresh=1s;
+    gw_auth_jwt_keys_url /_jwks refresh=3s;
     proxy_set_header X-C "$gw_auth_consumer;$gw_auth_method";
     proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
 }
 --- request eval
-["GET /t", "GET /t", "GET /idp/sleep/2.1", "GET /t", "GET /idp/count/jwks"]
+["GET /t", "GET /t", "GET /idp/sleep/3.5", "GET /t", "GET /idp/count/jwks"]
 --- more_headers eval
 [main::bearer($main::Tok), main::bearer($main::Tok), "", main::bearer($main::Tok), ""]
 --- response_body eval
 ["remote;jwt\n", "remote;jwt\n", "slept\n", "remote;jwt\n", "2\n"]
---- timeout: 5
+--- timeout: 8
 --- no_error_log
 [error]
 [alert]
