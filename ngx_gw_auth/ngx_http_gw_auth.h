@@ -134,6 +134,7 @@ typedef struct {
 
 typedef struct {
     ngx_shm_zone_t             *zone;
+    EVP_MD                     *sha256;      /* fetched once */
     ngx_uint_t                  jwt;         /* some location has keys */
 } ngx_http_gw_auth_main_conf_t;
 
@@ -170,6 +171,7 @@ typedef struct {
     ngx_str_t                   payload_json;
     ngx_str_t                   signing_input;
     ngx_str_t                   signature;
+    ngx_str_t                   signature_b64;
     json_t                     *header;
     json_t                     *payload;
 } ngx_http_gw_jwt_t;
@@ -193,8 +195,9 @@ typedef struct {
     ngx_str_t                   plan;
     ngx_str_t                   scopes;
     ngx_str_t                   missing_scope;
-    json_t                     *header;
+    json_t                     *header;      /* parsed on first use */
     json_t                     *payload;
+    ngx_str_t                   header_json;
     ngx_str_t                   payload_json;
 } ngx_http_gw_auth_ctx_t;
 
@@ -209,6 +212,14 @@ ngx_http_gw_auth_alg_t *ngx_http_gw_auth_alg_by_name(u_char *name,
 ngx_uint_t ngx_http_gw_auth_alg_index(ngx_http_gw_auth_alg_t *alg);
 ngx_int_t ngx_http_gw_jwt_json_depth(u_char *p, size_t len,
     ngx_uint_t max);
+ngx_int_t ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
+    size_t max_size, ngx_http_gw_jwt_t *jwt, char **err);
+ngx_int_t ngx_http_gw_jwt_parse_header(ngx_http_gw_jwt_t *jwt,
+    ngx_uint_t max_depth, char **err);
+ngx_int_t ngx_http_gw_jwt_parse_payload(ngx_http_gw_jwt_t *jwt,
+    ngx_uint_t max_depth, char **err);
+ngx_int_t ngx_http_gw_jwt_decode_signature(ngx_pool_t *pool,
+    ngx_http_gw_jwt_t *jwt, char **err);
 ngx_int_t ngx_http_gw_jwt_decode(ngx_pool_t *pool, u_char *p, size_t len,
     size_t max_size, ngx_uint_t max_depth, ngx_http_gw_jwt_t *jwt,
     char **err);
@@ -258,7 +269,8 @@ char *ngx_http_gw_auth_apikey_load(ngx_conf_t *cf,
 ngx_int_t ngx_http_gw_auth_apikey_parse_line(ngx_pool_t *pool, u_char *p,
     size_t len, ngx_http_gw_auth_apikey_t *key, ngx_str_t *err);
 ngx_http_gw_auth_apikey_t *ngx_http_gw_auth_apikey_find(
-    ngx_http_gw_auth_apikeys_t *keys, ngx_str_t *presented);
+    ngx_http_gw_auth_apikeys_t *keys, ngx_str_t *presented,
+    const EVP_MD *sha256);
 
 /* ngx_http_gw_auth_module.c */
 ngx_http_gw_auth_ctx_t *ngx_http_gw_auth_authenticate(ngx_http_request_t *r,

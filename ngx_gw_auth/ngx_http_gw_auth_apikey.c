@@ -345,7 +345,7 @@ ngx_http_gw_auth_apikey_load(ngx_conf_t *cf, ngx_http_gw_auth_apikeys_t *keys)
 
 ngx_http_gw_auth_apikey_t *
 ngx_http_gw_auth_apikey_find(ngx_http_gw_auth_apikeys_t *keys,
-    ngx_str_t *presented)
+    ngx_str_t *presented, const EVP_MD *sha256)
 {
     u_char                      hash[NGX_HTTP_GW_AUTH_HASH_LEN];
     ngx_int_t                   rc;
@@ -353,8 +353,8 @@ ngx_http_gw_auth_apikey_find(ngx_http_gw_auth_apikeys_t *keys,
     unsigned int                len;
     ngx_http_gw_auth_apikey_t  *key;
 
-    if (EVP_Digest(presented->data, presented->len, hash, &len,
-                   EVP_sha256(), NULL)
+    if (EVP_Digest(presented->data, presented->len, hash, &len, sha256,
+                   NULL)
         != 1)
     {
         return NULL;

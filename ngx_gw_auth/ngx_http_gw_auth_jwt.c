@@ -199,10 +199,15 @@ ngx_http_gw_jwt_parse_json(ngx_str_t *s, char **err)
 
 
 ngx_int_t
-ngx_http_gw_jwt_decode(ngx_pool_t *pool, u_char *p, size_t len,
-    size_t max_size, ngx_uint_t max_depth, ngx_http_gw_jwt_t *jwt, char **err)
+ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
+    size_t max_size, ngx_http_gw_jwt_t *jwt, char **err)
 {
     u_char  *dot1, *dot2, *last;
+
+    /*
+     * The header and payload are decoded; the signature is only split
+     * off: a token found in the verified-token cache never needs it.
+     */
 
     ngx_memzero(jwt, sizeof(ngx_http_gw_jwt_t));
 
@@ -233,25 +238,30 @@ ngx_http_gw_jwt_decode(ngx_pool_t *pool, u_char *p, size_t len,
     jwt->signing_input.data = p;
     jwt->signing_input.len = dot2 - p;
 
+    jwt->signature_b64.data = dot2 + 1;
+    jwt->signature_b64.len = last - dot2 - 1;
+
     if (ngx_http_gw_jwt_b64url_decode(pool, p, dot1 - p, &jwt->header_json)
         != NGX_OK
         || ngx_http_gw_jwt_b64url_decode(pool, dot1 + 1, dot2 - dot1 - 1,
                                          &jwt->payload_json)
-           != NGX_OK
-        || ngx_http_gw_jwt_b64url_decode(pool, dot2 + 1, last - dot2 - 1,
-                                         &jwt->signature)
            != NGX_OK)
     {
         *err = "invalid base64url";
         return NGX_ERROR;
     }
 
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_jwt_parse_header(ngx_http_gw_jwt_t *jwt, ngx_uint_t max_depth,
+    char **err)
+{
     if (ngx_http_gw_jwt_json_depth(jwt->header_json.data,
                                    jwt->header_json.len, max_depth)
-        != NGX_OK
-        || ngx_http_gw_jwt_json_depth(jwt->payload_json.data,
-                                      jwt->payload_json.len, max_depth)
-           != NGX_OK)
+        != NGX_OK)
     {
         *err = "JSON nested too deeply";
         return NGX_ERROR;
@@ -262,10 +272,60 @@ ngx_http_gw_jwt_decode(ngx_pool_t *pool, u_char *p, size_t len,
         return NGX_ERROR;
     }
 
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_jwt_parse_payload(ngx_http_gw_jwt_t *jwt, ngx_uint_t max_depth,
+    char **err)
+{
+    if (ngx_http_gw_jwt_json_depth(jwt->payload_json.data,
+                                   jwt->payload_json.len, max_depth)
+        != NGX_OK)
+    {
+        *err = "JSON nested too deeply";
+        return NGX_ERROR;
+    }
+
     jwt->payload = ngx_http_gw_jwt_parse_json(&jwt->payload_json, err);
     if (jwt->payload == NULL) {
-        json_decref(jwt->header);
-        jwt->header = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_jwt_decode_signature(ngx_pool_t *pool, ngx_http_gw_jwt_t *jwt,
+    char **err)
+{
+    if (ngx_http_gw_jwt_b64url_decode(pool, jwt->signature_b64.data,
+                                      jwt->signature_b64.len,
+                                      &jwt->signature)
+        != NGX_OK)
+    {
+        *err = "invalid base64url";
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_jwt_decode(ngx_pool_t *pool, u_char *p, size_t len,
+    size_t max_size, ngx_uint_t max_depth, ngx_http_gw_jwt_t *jwt, char **err)
+{
+    /* the whole of a token, as a fuzzer would want it */
+
+    if (ngx_http_gw_jwt_split(pool, p, len, max_size, jwt, err) != NGX_OK
+        || ngx_http_gw_jwt_decode_signature(pool, jwt, err) != NGX_OK
+        || ngx_http_gw_jwt_parse_header(jwt, max_depth, err) != NGX_OK
+        || ngx_http_gw_jwt_parse_payload(jwt, max_depth, err) != NGX_OK)
+    {
+        ngx_http_gw_jwt_free(jwt);
         return NGX_ERROR;
     }
 

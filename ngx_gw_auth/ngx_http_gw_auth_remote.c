@@ -430,7 +430,7 @@ ngx_http_gw_auth_introspect(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+    if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
         || EVP_DigestUpdate(md, "introspect", sizeof("introspect")) != 1
         || EVP_DigestUpdate(md, is->uri.data, is->uri.len) != 1
         || EVP_DigestUpdate(md, "", 1) != 1

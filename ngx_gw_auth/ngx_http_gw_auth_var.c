@@ -289,7 +289,18 @@ ngx_http_gw_auth_json_variable(ngx_http_request_t *r,
         prefix = sizeof("gw_jwt_claim_") - 1;
 
     } else {
-        obj = (ctx->method == NGX_HTTP_GW_AUTH_JWT) ? ctx->header : NULL;
+        if (ctx->method != NGX_HTTP_GW_AUTH_JWT) {
+            return NGX_OK;
+        }
+
+        if (ctx->header == NULL) {
+            /* a cached token's header was not parsed: it is now */
+            ctx->header = json_loadb((char *) ctx->header_json.data,
+                                     ctx->header_json.len,
+                                     JSON_REJECT_DUPLICATES, NULL);
+        }
+
+        obj = ctx->header;
         prefix = sizeof("gw_jwt_header_") - 1;
     }
 

@@ -26,6 +26,7 @@ add_block_preprocessor(sub {
             gw_auth jwt;
             gw_auth_jwt_key RS256 file=$TEST_NGINX_AUTH_DIR/rsa.pub;
             add_header X-Cache $gw_auth_cache always;
+            add_header X-Alg $gw_jwt_header_alg always;
             proxy_set_header X-C $gw_auth_consumer;
             proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
         }
@@ -48,7 +49,7 @@ gw_auth_zone tokens size=1m;
 --- more_headers eval
 ["Authorization: Bearer $main::Tok", "Authorization: Bearer $main::Tok"]
 --- response_headers eval
-["X-Cache: MISS", "X-Cache: HIT"]
+["X-Cache: MISS\nX-Alg: RS256", "X-Cache: HIT\nX-Alg: RS256"]
 --- response_body eval
 ["c=cached\n", "c=cached\n"]
 --- no_error_log
