@@ -630,21 +630,26 @@ ngx_http_gw_auth_jwk_ec(ngx_pool_t *pool, json_t *jwk,
 
     if (ngx_http_gw_auth_jwk_member(pool, jwk, "x", &x) != NGX_OK
         || ngx_http_gw_auth_jwk_member(pool, jwk, "y", &y) != NGX_OK
-        || x.len != alg->ec_len || y.len != alg->ec_len)
+        || x.len == 0 || x.len > alg->ec_len
+        || y.len == 0 || y.len > alg->ec_len)
     {
         return NULL;
     }
 
-    /* an uncompressed point: 04 || x || y */
+    /*
+     * An uncompressed point: 04 || x || y.  RFC 7518 wants coordinates of
+     * the full size, but some libraries drop leading zero bytes: the
+     * value is the same, so they are padded back.
+     */
 
-    point = ngx_pnalloc(pool, 1 + 2 * alg->ec_len);
+    point = ngx_pcalloc(pool, 1 + 2 * alg->ec_len);
     if (point == NULL) {
         return NULL;
     }
 
     point[0] = 0x04;
-    ngx_memcpy(point + 1, x.data, x.len);
-    ngx_memcpy(point + 1 + x.len, y.data, y.len);
+    ngx_memcpy(point + 1 + alg->ec_len - x.len, x.data, x.len);
+    ngx_memcpy(point + 1 + 2 * alg->ec_len - y.len, y.data, y.len);
 
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
                                           (char *) OBJ_nid2sn(alg->ec_nid), 0);

@@ -9,7 +9,10 @@ package GwAuth;
 # exported as TEST_NGINX_AUTH_DIR:
 #
 #   rsa.pub rsa2.pub rsa1024.pub ec256.pub ec384.pub ec521.pub ed25519.pub
-#   jwks.json (kids "rsa", "ec256", "ed", "oct")   hs.secret
+#   ed448.pub   hs.secret
+#   jwks.json (kids "rsa", "ec256", "ed", "oct" (HS512), "enc" (use enc))
+#   jwks-more.json (kids "ec384", "ec521", "ed448", "hs" (oct, no alg),
+#                   "oaep" (an RSA-OAEP key, skipped))
 #
 # and TEST_NGINX_HS_SECRET (64 bytes, good for HS256/384/512).
 #
@@ -77,6 +80,7 @@ sub make_keys {
         ec384 => [qw(-algorithm EC -pkeyopt ec_paramgen_curve:P-384)],
         ec521 => [qw(-algorithm EC -pkeyopt ec_paramgen_curve:P-521)],
         ed25519 => [qw(-algorithm ed25519)],
+        ed448 => [qw(-algorithm ed448)],
     );
 
     for my $name (sort keys %gen) {
@@ -130,11 +134,39 @@ print(json.dumps({'keys': keys}))
 PY
     close $fh;
 
-    my $out = `/usr/bin/python3 $dir/jwks.py $dir $secret`;
-    die "GwAuth: jwks.py failed\n" if $?;
-    open $fh, '>', "$dir/jwks.json" or die;
-    print $fh $out;
+    open $fh, '>', "$dir/jwks-more.py" or die;
+    print $fh <<'PY';
+import base64, json, sys
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+d, secret = sys.argv[1:3]
+def load(name):
+    with open('%s/%s.pub' % (d, name), 'rb') as f:
+        return load_pem_public_key(f.read())
+keys = []
+for name, alg in (('ec384', None), ('ec521', 'ES512')):
+    k = json.loads(ECAlgorithm.to_jwk(load(name))); k['kid'] = name
+    if alg:
+        k['alg'] = alg
+    keys.append(k)
+k = json.loads(OKPAlgorithm.to_jwk(load('ed448'))); k['kid'] = 'ed448'
+keys.append(k)
+keys.append({'kty': 'oct', 'kid': 'hs',
+             'k': base64.urlsafe_b64encode(secret.encode()).decode()
+                  .rstrip('=')})
+keys.append({'kty': 'RSA', 'kid': 'oaep', 'alg': 'RSA-OAEP',
+             'n': 'AQAB', 'e': 'AQAB'})
+print(json.dumps({'keys': keys}))
+PY
     close $fh;
+
+    for my $name ('jwks', 'jwks-more') {
+        my $out = `/usr/bin/python3 $dir/$name.py $dir $secret`;
+        die "GwAuth: $name.py failed\n" if $?;
+        open $fh, '>', "$dir/$name.json" or die;
+        print $fh $out;
+        close $fh;
+    }
 }
 
 
