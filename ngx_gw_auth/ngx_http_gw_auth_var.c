@@ -112,6 +112,23 @@ ngx_http_gw_auth_var_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_auth_module);
+
+    if (ctx && ctx->done) {
+        return ctx;
+    }
+
+    /*
+     * Once the response is out (a request answered before the access
+     * phase: a rate limit's 429, a "return"), a variable read by the log
+     * phase does not authenticate: a throttled flood of bad tokens must
+     * not cost signature checks after all.
+     */
+
+    if (r->header_sent) {
+        return NULL;
+    }
+
     ctx = ngx_http_gw_auth_authenticate(r, 0);
 
     return (ctx && ctx->done) ? ctx : NULL;

@@ -442,3 +442,43 @@ location /decide-no { return 403; }
 --- response_headers eval
 ["!WWW-Authenticate", "!WWW-Authenticate", 'WWW-Authenticate: Bearer realm="api"']
 
+=== TEST 22: the log phase never authenticates a request answered earlier
+--- log_level: info
+--- http_config
+log_format gw '$gw_auth_result|$gw_auth_consumer';
+--- config
+access_log logs/gw.log gw;
+location /t {
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    return 200 "answered in rewrite\n";
+}
+--- more_headers eval
+main::hs({ sub => 'x', exp => time - 100 })
+--- response_body
+answered in rewrite
+--- no_error_log
+rejected
+[error]
+
+=== TEST 23: the log phase sees the result of the access phase
+--- log_level: info
+--- http_config
+log_format gw '$gw_auth_result|$gw_auth_consumer';
+--- config
+access_log logs/gw.log gw;
+location /t {
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    proxy_set_header X-C $gw_auth_consumer;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[main::hs({ sub => 'logged' }), main::hs({ sub => 'x', exp => time - 100 })]
+--- error_code eval
+[200, 401]
+--- error_log eval
+qr/rejected: token expired/
+
