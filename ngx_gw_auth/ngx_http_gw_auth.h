@@ -143,6 +143,7 @@ typedef struct {
     ngx_uint_t                  methods;
     ngx_array_t                *keys;        /* ngx_http_gw_auth_key_t */
     u_char                      keys_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
+    u_char                      policy_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
     ngx_http_gw_auth_jwks_url_t    *jwks_url;
     ngx_http_gw_auth_introspect_t  *introspect;
     ngx_uint_t                  algs;        /* bit per alg; 0: the keys' */
@@ -252,10 +253,6 @@ ngx_int_t ngx_http_gw_auth_key_fingerprint(ngx_http_gw_auth_key_t *key,
 /* ngx_http_gw_auth_cache.c: the verified-token cache */
 ngx_int_t ngx_http_gw_auth_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-ngx_int_t ngx_http_gw_auth_cache_lookup(ngx_shm_zone_t *zone, u_char *hash,
-    time_t now);
-void ngx_http_gw_auth_cache_store(ngx_shm_zone_t *zone, u_char *hash,
-    time_t expires);
 ngx_int_t ngx_http_gw_auth_cache_get_blob(ngx_shm_zone_t *zone, u_char *hash,
     ngx_pool_t *pool, ngx_http_gw_auth_blob_t *blob);
 ngx_int_t ngx_http_gw_auth_cache_put_blob(ngx_shm_zone_t *zone, u_char *hash,

@@ -2,13 +2,12 @@
 /*
  * Copyright (C) ngx_gw authors
  *
- * The shared cache of ngx_http_gw_auth_module: SHA-256 hashes of tokens
- * whose signature has been verified, with their expiry; and "blobs":
- * fetched JWKS documents and introspection responses.  For JWTs the claims
- * are not stored: decoding a token again costs far less than copying them
- * out of the zone under the lock, and every claim check runs on each
- * request anyway.  The hash covers the location's key set too, so that a
- * token verified with one location's keys is never trusted by another's.
+ * The shared cache of ngx_http_gw_auth_module: entries named by a
+ * SHA-256 hash, with an expiry and a "blob": the identity (consumer, plan,
+ * scopes) of a verified token, a fetched JWKS document, an introspection
+ * response.  For a token the hash covers the location's key sets and
+ * checks, so a token accepted by one location is never trusted by another
+ * that would check it differently.
  */
 
 
@@ -175,40 +174,6 @@ ngx_http_gw_auth_cache_find(ngx_http_gw_auth_cache_t *cache, u_char *hash)
 }
 
 
-ngx_int_t
-ngx_http_gw_auth_cache_lookup(ngx_shm_zone_t *zone, u_char *hash, time_t now)
-{
-    ngx_int_t                       rc;
-    ngx_rbtree_node_t              *node;
-    ngx_http_gw_auth_cache_t       *cache;
-    ngx_http_gw_auth_cache_node_t  *cn;
-
-    cache = zone->data;
-    rc = NGX_DECLINED;
-
-    ngx_shmtx_lock(&cache->shpool->mutex);
-
-    node = ngx_http_gw_auth_cache_find(cache, hash);
-
-    if (node) {
-        cn = ngx_http_gw_auth_cache_data(node);
-
-        if (cn->expires > now) {
-            ngx_queue_remove(&cn->queue);
-            ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
-            rc = NGX_OK;
-
-        } else {
-            ngx_http_gw_auth_cache_delete(cache, node);
-        }
-    }
-
-    ngx_shmtx_unlock(&cache->shpool->mutex);
-
-    return rc;
-}
-
-
 static void
 ngx_http_gw_auth_cache_evict(ngx_http_gw_auth_cache_t *cache, ngx_uint_t n)
 {
@@ -229,60 +194,6 @@ ngx_http_gw_auth_cache_evict(ngx_http_gw_auth_cache_t *cache, ngx_uint_t n)
         ngx_rbtree_delete(&cache->sh->rbtree, node);
         ngx_slab_free_locked(cache->shpool, node);
     }
-}
-
-
-void
-ngx_http_gw_auth_cache_store(ngx_shm_zone_t *zone, u_char *hash,
-    time_t expires)
-{
-    size_t                          size;
-    uint32_t                        key;
-    ngx_rbtree_node_t              *node;
-    ngx_http_gw_auth_cache_t       *cache;
-    ngx_http_gw_auth_cache_node_t  *cn;
-
-    cache = zone->data;
-
-    size = offsetof(ngx_rbtree_node_t, color)
-           + sizeof(ngx_http_gw_auth_cache_node_t);
-
-    ngx_shmtx_lock(&cache->shpool->mutex);
-
-    node = ngx_http_gw_auth_cache_find(cache, hash);
-
-    if (node) {
-        cn = ngx_http_gw_auth_cache_data(node);
-        cn->expires = expires;
-        goto done;
-    }
-
-    node = ngx_slab_alloc_locked(cache->shpool, size);
-    if (node == NULL) {
-        ngx_http_gw_auth_cache_evict(cache, 16);
-
-        node = ngx_slab_alloc_locked(cache->shpool, size);
-        if (node == NULL) {
-            /* a cache: failing to store only costs a verification */
-            goto done;
-        }
-    }
-
-    ngx_memcpy(&key, hash, sizeof(uint32_t));
-    node->key = key;
-
-    cn = ngx_http_gw_auth_cache_data(node);
-    cn->expires = expires;
-    cn->aux = 0;
-    cn->len = 0;
-    ngx_memcpy(cn->hash, hash, NGX_HTTP_GW_AUTH_HASH_LEN);
-
-    ngx_rbtree_insert(&cache->sh->rbtree, node);
-    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
-
-done:
-
-    ngx_shmtx_unlock(&cache->shpool->mutex);
 }
 
 

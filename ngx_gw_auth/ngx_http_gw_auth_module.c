@@ -28,6 +28,10 @@ static u_char *ngx_http_gw_auth_quote(u_char *p, ngx_str_t *s);
 static ngx_int_t ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
     ngx_uint_t can_wait);
+static ngx_int_t ngx_http_gw_auth_identity_pack(ngx_pool_t *pool,
+    ngx_http_gw_auth_ctx_t *ctx, ngx_str_t *out);
+static ngx_int_t ngx_http_gw_auth_identity_unpack(ngx_http_gw_auth_ctx_t *ctx,
+    ngx_str_t *in);
 static ngx_int_t ngx_http_gw_auth_jwt_verify(ngx_http_gw_jwt_t *jwt,
     ngx_array_t *keys, ngx_http_gw_auth_alg_t *alg, ngx_str_t *kid,
     ngx_uint_t *candidates);
@@ -45,6 +49,8 @@ static void *ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_gw_auth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_gw_auth_policy_fingerprint(
+    ngx_http_gw_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_gw_auth_init(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_gw_auth_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size);
@@ -576,15 +582,16 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     char                          *err;
     u_char                         fp[13];
     u_char                         hash[NGX_HTTP_GW_AUTH_HASH_LEN];
-    time_t                         now, expires;
+    time_t                         now;
     json_t                        *v;
     ngx_int_t                      rc;
     ngx_str_t                      token, desc, kid;
-    ngx_uint_t                     candidates, cached;
+    ngx_uint_t                     candidates;
     unsigned int                   n;
     EVP_MD_CTX                    *md;
     ngx_shm_zone_t                *zone;
     ngx_http_gw_jwt_t              jwt;
+    ngx_http_gw_auth_blob_t        blob;
     ngx_http_gw_auth_alg_t        *alg;
     ngx_http_gw_auth_jwks_url_t   *url;
     ngx_http_gw_auth_main_conf_t  *amcf;
@@ -598,7 +605,6 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     ctx->result = NGX_HTTP_GW_AUTH_RESULT_FAILED;
 
     now = ngx_time();
-    cached = 0;
     err = NULL;
     url = alcf->jwks_url;
     ngx_str_null(&desc);
@@ -638,10 +644,11 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     if (zone) {
 
         /*
-         * The hash covers the key sets and the algorithm allowlist: a hit
-         * means this very token passed the header checks and verified
-         * with a key this location trusts, so the header is not even
-         * parsed then (only if a variable asks for it).
+         * The hash covers the key sets, the algorithm allowlist and the
+         * location's checks: a hit means this very token passed them all
+         * here, and only exp can have changed since, which the entry's
+         * expiry covers.  Neither the header nor the payload is parsed
+         * then (unless a variable asks for them).
          */
 
         md = EVP_MD_CTX_new();
@@ -653,6 +660,8 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
             || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp)) != 1
             || (url && url->keys
                 && EVP_DigestUpdate(md, url->fp, sizeof(url->fp)) != 1)
+            || EVP_DigestUpdate(md, alcf->policy_fp, sizeof(alcf->policy_fp))
+               != 1
             || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs)) != 1
             || EVP_DigestUpdate(md, token.data, token.len) != 1
             || EVP_DigestFinal_ex(md, hash, &n) != 1)
@@ -663,20 +672,19 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
 
         EVP_MD_CTX_free(md);
 
-        if (ngx_http_gw_auth_cache_lookup(zone, hash, now) == NGX_OK) {
+        rc = ngx_http_gw_auth_cache_get_blob(zone, hash, r->pool, &blob);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK && blob.expires > now
+            && ngx_http_gw_auth_identity_unpack(ctx, &blob.data) == NGX_OK)
+        {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "gw_auth: verified-token cache hit");
             ctx->cache = 2;
-
-            if (ngx_http_gw_jwt_parse_payload(&jwt, alcf->max_depth, &err)
-                != NGX_OK)
-            {
-                goto failed;
-            }
-
-            ctx->payload = jwt.payload;
-            cached = 1;
-            goto verified;
+            return NGX_OK;
         }
 
         ctx->cache = 1;
@@ -779,19 +787,6 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
 
 verified:
 
-    if (zone && !cached) {
-        expires = now + alcf->cache_ttl;
-
-        v = json_object_get(jwt.payload, "exp");
-        if (json_is_number(v) && json_number_value(v) < (double) expires) {
-            expires = (time_t) json_number_value(v);
-        }
-
-        if (expires > now) {
-            ngx_http_gw_auth_cache_store(zone, hash, expires);
-        }
-    }
-
     rc = ngx_http_gw_jwt_check_claims(alcf, jwt.payload, now,
                                       alcf->require_exp, r->pool, &desc);
 
@@ -805,6 +800,25 @@ verified:
 
     if (ngx_http_gw_auth_identity(r, alcf, ctx) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (zone) {
+        blob.expires = now + alcf->cache_ttl;
+        blob.aux = 0;
+
+        v = json_object_get(jwt.payload, "exp");
+        if (json_is_number(v)
+            && json_number_value(v) + alcf->leeway < (double) blob.expires)
+        {
+            blob.expires = (time_t) json_number_value(v) + alcf->leeway;
+        }
+
+        if (blob.expires > now
+            && ngx_http_gw_auth_identity_pack(r->pool, ctx, &blob.data)
+               == NGX_OK)
+        {
+            (void) ngx_http_gw_auth_cache_put_blob(zone, hash, &blob);
+        }
     }
 
     return NGX_OK;
@@ -824,6 +838,76 @@ failed:
                   "gw_auth: token %s rejected: %V", fp, &desc);
 
     return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_identity_pack(ngx_pool_t *pool, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_str_t *out)
+{
+    u_char      *p;
+    uint32_t     len;
+    ngx_str_t   *s[3];
+    ngx_uint_t   i;
+
+    /* consumer, plan, scopes: each a 32-bit length and the bytes */
+
+    s[0] = &ctx->consumer;
+    s[1] = &ctx->plan;
+    s[2] = &ctx->scopes;
+
+    out->len = 3 * sizeof(uint32_t) + s[0]->len + s[1]->len + s[2]->len;
+
+    out->data = ngx_pnalloc(pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = out->data;
+
+    for (i = 0; i < 3; i++) {
+        len = (uint32_t) s[i]->len;
+        p = ngx_cpymem(p, &len, sizeof(uint32_t));
+        p = ngx_cpymem(p, s[i]->data, s[i]->len);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_identity_unpack(ngx_http_gw_auth_ctx_t *ctx, ngx_str_t *in)
+{
+    u_char      *p, *last;
+    uint32_t     len;
+    ngx_str_t   *s[3];
+    ngx_uint_t   i;
+
+    s[0] = &ctx->consumer;
+    s[1] = &ctx->plan;
+    s[2] = &ctx->scopes;
+
+    p = in->data;
+    last = in->data + in->len;
+
+    for (i = 0; i < 3; i++) {
+        if ((size_t) (last - p) < sizeof(uint32_t)) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(&len, p, sizeof(uint32_t));
+        p += sizeof(uint32_t);
+
+        if ((size_t) (last - p) < len) {
+            return NGX_ERROR;
+        }
+
+        s[i]->data = p;
+        s[i]->len = len;
+        p += len;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1292,6 +1376,10 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_str_set(&conf->apikey_header, "X-API-Key");
     }
 
+    if (ngx_http_gw_auth_policy_fingerprint(conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if ((conf->methods & NGX_HTTP_GW_AUTH_APIKEY) && conf->apikeys == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"gw_auth apikey\" needs gw_auth_apikey_file");
@@ -1316,6 +1404,85 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_policy_fingerprint(ngx_http_gw_auth_loc_conf_t *alcf)
+{
+    int            ok;
+    u_char         sep;
+    ngx_str_t     *v;
+    ngx_uint_t     i, j, k, nums[4];
+    EVP_MD_CTX    *md;
+    ngx_array_t   *lists[2];
+    unsigned int   n;
+
+    ngx_http_gw_auth_claim_rule_t  *rule;
+
+    /* what a cached token's identity depends on besides the keys */
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    sep = 0;
+    nums[0] = (ngx_uint_t) alcf->leeway;
+    nums[1] = (ngx_uint_t) alcf->require_exp;
+    nums[2] = alcf->max_depth;
+    nums[3] = 0;
+
+    ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL)
+         && EVP_DigestUpdate(md, nums, sizeof(nums))
+         && EVP_DigestUpdate(md, alcf->consumer_claim.data,
+                             alcf->consumer_claim.len)
+         && EVP_DigestUpdate(md, &sep, 1)
+         && EVP_DigestUpdate(md, alcf->plan_claim.data, alcf->plan_claim.len)
+         && EVP_DigestUpdate(md, &sep, 1);
+
+    lists[0] = alcf->issuers;
+    lists[1] = alcf->audiences;
+
+    for (k = 0; ok && k < 2; k++) {
+        if (lists[k] == NULL) {
+            ok = EVP_DigestUpdate(md, "-", 1);
+            continue;
+        }
+
+        v = lists[k]->elts;
+
+        for (i = 0; ok && i < lists[k]->nelts; i++) {
+            ok = EVP_DigestUpdate(md, v[i].data, v[i].len)
+                 && EVP_DigestUpdate(md, &sep, 1);
+        }
+
+        ok = ok && EVP_DigestUpdate(md, "|", 1);
+    }
+
+    if (alcf->claims) {
+        rule = alcf->claims->elts;
+
+        for (i = 0; ok && i < alcf->claims->nelts; i++) {
+            ok = EVP_DigestUpdate(md, rule[i].path.data, rule[i].path.len)
+                 && EVP_DigestUpdate(md, &rule[i].op, sizeof(ngx_uint_t));
+
+            v = rule[i].values.elts;
+
+            for (j = 0; ok && j < rule[i].values.nelts; j++) {
+                ok = EVP_DigestUpdate(md, v[j].data, v[j].len)
+                     && EVP_DigestUpdate(md, &sep, 1);
+            }
+
+            ok = ok && EVP_DigestUpdate(md, "|", 1);
+        }
+    }
+
+    ok = ok && EVP_DigestFinal_ex(md, alcf->policy_fp, &n);
+
+    EVP_MD_CTX_free(md);
+
+    return ok ? NGX_OK : NGX_ERROR;
 }
 
 

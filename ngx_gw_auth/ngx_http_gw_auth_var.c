@@ -302,6 +302,13 @@ ngx_http_gw_auth_json_variable(ngx_http_request_t *r,
                        sizeof("gw_jwt_claim_") - 1)
            == 0)
     {
+        if (ctx->payload == NULL && ctx->payload_json.len) {
+            /* a cached token's payload was not parsed: it is now */
+            ctx->payload = json_loadb((char *) ctx->payload_json.data,
+                                      ctx->payload_json.len,
+                                      JSON_REJECT_DUPLICATES, NULL);
+        }
+
         obj = ctx->payload;
         prefix = sizeof("gw_jwt_claim_") - 1;
 

@@ -14,6 +14,9 @@ master_on();
 
 our $Tok = GwAuth::jwt('RS256', { sub => 'cached' });
 our $Short = GwAuth::jwt('RS256', { sub => 'short', exp => time + 3 });
+our $Tenant = GwAuth::jwt('RS256', { sub => 'tenant-user', tenant => 'other',
+                                     org => { name => 'o1' },
+                                     scope => 'read' });
 our @Many = map { GwAuth::jwt('HS256', { sub => "u$_" }) } 1 .. 400;
 
 add_block_preprocessor(sub {
@@ -153,3 +156,45 @@ for my $t (@main::Many) {
 [error]
 [alert]
 [crit]
+
+=== TEST 8: the cache is per location checks: other claim rules never hit
+--- http_config
+gw_auth_zone tokens size=1m;
+--- config
+location /t {
+    gw_auth jwt;
+    gw_auth_jwt_key RS256 file=$TEST_NGINX_AUTH_DIR/rsa.pub;
+    add_header X-Cache $gw_auth_cache always;
+    proxy_set_header X-C "$gw_auth_consumer $gw_jwt_claim_org__name";
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /strict {
+    gw_auth jwt;
+    gw_auth_jwt_key RS256 file=$TEST_NGINX_AUTH_DIR/rsa.pub;
+    gw_auth_jwt_claim tenant eq acme;
+    add_header X-Cache $gw_auth_cache always;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /scoped {
+    gw_auth jwt;
+    gw_auth_jwt_key RS256 file=$TEST_NGINX_AUTH_DIR/rsa.pub;
+    gw_auth_scope write;
+    add_header X-Cache $gw_auth_cache always;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+--- request eval
+["GET /t", "GET /t", "GET /strict", "GET /strict", "GET /scoped"]
+--- more_headers eval
+["Authorization: Bearer $main::Tenant", "Authorization: Bearer $main::Tenant",
+ "Authorization: Bearer $main::Tenant", "Authorization: Bearer $main::Tenant",
+ "Authorization: Bearer $main::Tenant"]
+--- error_code eval
+[200, 200, 401, 401, 403]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: HIT",
+ "X-Cache: MISS\nWWW-Authenticate: Bearer realm=\"api\", error=\"invalid_token\", error_description=\"claim tenant check failed\"",
+ "X-Cache: MISS",
+ "X-Cache: HIT\nWWW-Authenticate: Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"write\""]
+--- response_body_like eval
+["^c=tenant-user o1\$", "^c=tenant-user o1\$", "claim tenant", "claim tenant", "insufficient scope"]
+
