@@ -482,3 +482,25 @@ location /t {
 --- error_log eval
 qr/rejected: token expired/
 
+
+=== TEST 24: a preaccess limit keyed on $gw_auth_consumer sees the consumer
+--- http_config
+limit_req_zone $gw_auth_consumer zone=per_consumer:1m rate=1r/m;
+--- config
+location /t {
+    limit_req zone=per_consumer;
+    limit_req_status 429;
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    proxy_set_header X-C $gw_auth_consumer;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+[main::hs({ sub => 'alice' }), main::hs({ sub => 'alice' }),
+ main::hs({ sub => 'bob' }), ""]
+--- error_code eval
+[200, 429, 200, 401]
+--- response_body_like eval
+["^c=alice", "429", "^c=bob", "authentication required"]
