@@ -22,6 +22,7 @@ static ngx_int_t ngx_http_gw_cache_invalidation(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf);
 static ngx_int_t ngx_http_gw_cache_subrequest_key(ngx_http_request_t *r,
     ngx_str_t *key);
+static ngx_uint_t ngx_http_gw_cache_authenticated(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_cache_lookup(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf, ngx_http_gw_cache_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_cache_add_cleanup(ngx_http_request_t *r,
@@ -165,7 +166,7 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
 
     ctx->key = key;
     ctx->hash = ngx_crc32_long(key.data, key.len);
-    ctx->has_auth = (r->headers_in.authorization != NULL);
+    ctx->has_auth = ngx_http_gw_cache_authenticated(r);
 
     ngx_http_set_ctx(r, ctx, ngx_http_gw_cache_module);
     *ctxp = ctx;
@@ -337,6 +338,31 @@ ngx_http_gw_cache_invalidation(ngx_http_request_t *r,
     ngx_http_set_ctx(r, ctx, ngx_http_gw_cache_module);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * RFC 9111 3.5 speaks of Authorization; a consumer that ngx_gw_auth found
+ * (an API key in any header, a token in a cookie) counts the same.  The
+ * variable is looked up by name: ngx_gw_auth may not be loaded.
+ */
+
+static ngx_uint_t
+ngx_http_gw_cache_authenticated(ngx_http_request_t *r)
+{
+    ngx_str_t                   name;
+    ngx_http_variable_value_t  *vv;
+
+    if (r->headers_in.authorization) {
+        return 1;
+    }
+
+    ngx_str_set(&name, "gw_auth_consumer");
+
+    vv = ngx_http_get_variable(r, &name,
+                               ngx_hash_key(name.data, name.len));
+
+    return vv != NULL && !vv->not_found && vv->len > 0;
 }
 
 
