@@ -46,8 +46,10 @@ our $Timeout = $ENV{TEST_NGINX_TIMEOUT} || 3;
 my $test_file = basename($0);
 (my $test_name = $test_file) =~ s/\.t$//;
 
+# runs on other ports (in parallel) get servroots of their own
 our $ServRoot = $ENV{TEST_NGINX_SERVROOT}
-                || (getcwd() . "/t/servroot/$test_name");
+                || (getcwd() . "/t/servroot/"
+                    . ($ServerPort == 1984 ? '' : "$ServerPort/") . $test_name);
 our $HtmlDir = "$ServRoot/html";
 our $ConfDir = "$ServRoot/conf";
 our $LogDir = "$ServRoot/logs";
@@ -440,7 +442,18 @@ sub start_nginx {
         open STDERR, '>', $stderr;
         exec @cmd or exit 127;
     }
-    waitpid($pid, 0);
+    # nginx daemonizes at once; one that stays in the foreground is not
+    # the configuration this runner wrote
+    my $deadline = time + 20;
+    while (waitpid($pid, WNOHANG) != $pid) {
+        if (time > $deadline) {
+            kill 'KILL', $pid;
+            waitpid($pid, 0);
+            append_stderr($stderr);
+            return 0;
+        }
+        sleep 0.01;
+    }
     my $status = $?;
 
     append_stderr($stderr);
@@ -450,7 +463,7 @@ sub start_nginx {
     }
 
     # the daemon writes its pid file before it accepts
-    my $deadline = time + 10;
+    $deadline = time + 10;
     while (time < $deadline) {
         my $p = nginx_pid();
         if (alive($p) && port_open($ServerPort)) {
