@@ -82,7 +82,11 @@ ngx_str_t  ngx_http_gw_cache_status_names[] = {
 };
 
 
-/* never stored: hop-by-hop fields, fields made anew, fields for us */
+/*
+ * never stored: hop-by-hop fields, fields made anew, fields for us, and the
+ * fields ngx_gw_ratelimit's header filter adds to each response, which
+ * describe the client's request, not the content
+ */
 static ngx_str_t  ngx_http_gw_cache_skipped[] = {
     ngx_string("connection"),
     ngx_string("keep-alive"),
@@ -100,6 +104,11 @@ static ngx_str_t  ngx_http_gw_cache_skipped[] = {
     ngx_string("set-cookie"),
     ngx_string("cdn-cache-control"),
     ngx_string("surrogate-control"),
+    ngx_string("ratelimit"),
+    ngx_string("ratelimit-policy"),
+    ngx_string("x-ratelimit-limit"),
+    ngx_string("x-ratelimit-remaining"),
+    ngx_string("x-ratelimit-reset"),
     ngx_null_string
 };
 
