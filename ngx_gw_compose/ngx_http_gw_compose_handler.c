@@ -548,50 +548,76 @@ static ngx_int_t
 ngx_http_gw_compose_part_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, ngx_str_t *content_type, off_t length)
 {
-    ngx_uint_t                       i;
+    u_char                          *pass;
+    ngx_uint_t                       i, n, k;
     ngx_list_part_t                 *part;
     ngx_table_elt_t                 *h, *nh;
     ngx_http_gw_compose_loc_conf_t  *conf;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_http_gw_compose_module);
 
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 16,
+    /*
+     * the list is sized to what passes (often nothing by default): parts
+     * allocate from the client's pool, and a pool that grows block by
+     * block makes every later allocation slower
+     */
+
+    n = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        n += part->nelts;
+    }
+
+    pass = ngx_pnalloc(r->pool, n ? n : 1);
+    if (pass == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+    k = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++, k++) {
+            pass[k] = h[i].hash != 0
+                      && ngx_http_gw_compose_pass_header(conf, &h[i]);
+            n += pass[k];
+        }
+    }
+
+    /* and one for Content-Type */
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, n + 1,
                       sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    k = 0;
 
-    for (i = 0; /* void */ ; i++) {
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (i = 0; i < part->nelts; i++, k++) {
+
+            if (h[i].hash == 0) {
+                continue;
             }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
+            if (!pass[k]) {
+                ngx_http_gw_compose_forget_header(sr, &h[i]);
+                continue;
+            }
 
-        if (h[i].hash == 0) {
-            continue;
-        }
+            nh = ngx_list_push(&sr->headers_in.headers);
+            if (nh == NULL) {
+                return NGX_ERROR;
+            }
 
-        if (!ngx_http_gw_compose_pass_header(conf, &h[i])) {
-            ngx_http_gw_compose_forget_header(sr, &h[i]);
-            continue;
+            *nh = h[i];
         }
-
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
     }
 
     if (content_type) {
