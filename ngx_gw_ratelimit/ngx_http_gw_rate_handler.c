@@ -697,19 +697,21 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 
     /*
      * one buffer of the exact size for every value (the header list points
-     * into it): a request pool that overflows costs a malloc
+     * into it); what does not change comes written from the configuration
      */
 
-    len = ngx_http_gw_rate_digits(best->limit->limit)
-          + ngx_http_gw_rate_digits(best->remaining)
+    len = ngx_http_gw_rate_digits(best->remaining)
           + ngx_http_gw_rate_digits(best->reset);
 
     for (i = 0; i < ctx->results.nelts; i++) {
-        len += 2 * (res[i].limit->name.len + sizeof(", \"\";q=;w=") - 1)
-               + ngx_http_gw_rate_digits(res[i].limit->limit)
-               + ngx_http_gw_rate_digits(res[i].window)
+        len += sizeof(", ") - 1 + res[i].limit->policy.len
+               + sizeof(", \"\";r=;t=") - 1 + res[i].limit->name.len
                + ngx_http_gw_rate_digits(res[i].remaining)
                + ngx_http_gw_rate_digits(res[i].reset);
+
+        if (res[i].window != res[i].limit->window) {
+            len += ngx_http_gw_rate_digits(res[i].window);
+        }
     }
 
     p = ngx_pnalloc(r->pool, len);
@@ -726,11 +728,17 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
             *q++ = ','; *q++ = ' ';
         }
 
-        *q++ = '"';
-        q = ngx_cpymem(q, res[i].limit->name.data, res[i].limit->name.len);
-        q = ngx_cpymem(q, "\";q=", sizeof("\";q=") - 1);
-        q = ngx_http_gw_rate_uint(q, res[i].limit->limit);
-        q = ngx_cpymem(q, ";w=", sizeof(";w=") - 1);
+        if (res[i].window == res[i].limit->window) {
+            q = ngx_cpymem(q, res[i].limit->policy.data,
+                           res[i].limit->policy.len);
+            continue;
+        }
+
+        /* a calendar period: months and DST days differ in length */
+
+        q = ngx_cpymem(q, res[i].limit->policy.data,
+                       res[i].limit->policy.len
+                       - ngx_http_gw_rate_digits(res[i].limit->window));
         q = ngx_http_gw_rate_uint(q, res[i].window);
     }
 
@@ -762,10 +770,9 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    p = q;
-    q = ngx_http_gw_rate_uint(p, best->limit->limit);
-
-    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_limit, p, q - p)
+    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_limit,
+                                    best->limit->limit_text.data,
+                                    best->limit->limit_text.len)
         != NGX_OK)
     {
         return NGX_ERROR;

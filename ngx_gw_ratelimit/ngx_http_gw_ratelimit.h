@@ -122,6 +122,8 @@ typedef struct {
     uint64_t                     period;       /* ms: rate unit or rolling */
     ngx_uint_t                   unit;         /* quota: calendar unit */
     uint64_t                     window;       /* seconds, for headers */
+    ngx_str_t                    policy;       /* "name";q=N;w=window */
+    ngx_str_t                    limit_text;   /* N */
 
     ngx_http_gw_rate_zone_t     *zone;
     ngx_http_complex_value_t    *key;          /* NULL: the default key */

@@ -743,6 +743,27 @@ ngx_http_gw_rate_init_limit(ngx_conf_t *cf, ngx_http_gw_rate_limit_t *limit,
         limit->window = limit->period / 1000;
     }
 
+    /* the header values that do not change from request to request */
+
+    limit->policy.data = ngx_pnalloc(cf->pool, limit->name.len
+                                               + sizeof("\"\";q=;w=") - 1
+                                               + 2 * NGX_INT64_LEN);
+    if (limit->policy.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(limit->policy.data, "\"%V\";q=%uL;w=%uL",
+                    &limit->name, limit->limit, limit->window);
+    limit->policy.len = p - limit->policy.data;
+
+    limit->limit_text.data = ngx_pnalloc(cf->pool, NGX_INT64_LEN);
+    if (limit->limit_text.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(limit->limit_text.data, "%uL", limit->limit);
+    limit->limit_text.len = p - limit->limit_text.data;
+
     p = ngx_sprintf(buf, "%ui:%uL:%uL:%ui:", limit->kind, limit->limit,
                     limit->period, limit->unit);
 
