@@ -656,6 +656,7 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 {
     u_char                     *p, *q;
     size_t                      len;
+    ngx_str_t                   remaining, reset;
     ngx_uint_t                  i;
     ngx_http_gw_rate_ctx_t     *ctx;
     ngx_http_gw_rate_result_t  *res, *best;
@@ -700,8 +701,7 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
      * into it); what does not change comes written from the configuration
      */
 
-    len = ngx_http_gw_rate_digits(best->remaining)
-          + ngx_http_gw_rate_digits(best->reset);
+    len = 0;
 
     for (i = 0; i < ctx->results.nelts; i++) {
         len += sizeof(", ") - 1 + res[i].limit->policy.len
@@ -751,6 +751,9 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 
     p = q;
 
+    ngx_str_null(&remaining);
+    ngx_str_null(&reset);
+
     for (i = 0; i < ctx->results.nelts; i++) {
         if (i) {
             *q++ = ','; *q++ = ' ';
@@ -759,9 +762,30 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
         *q++ = '"';
         q = ngx_cpymem(q, res[i].limit->name.data, res[i].limit->name.len);
         q = ngx_cpymem(q, "\";r=", sizeof("\";r=") - 1);
+
+        /* the X-RateLimit-* values are the closest policy's, shared */
+
+        if (&res[i] == best) {
+            remaining.data = q;
+        }
+
         q = ngx_http_gw_rate_uint(q, res[i].remaining);
+
+        if (&res[i] == best) {
+            remaining.len = q - remaining.data;
+        }
+
         q = ngx_cpymem(q, ";t=", sizeof(";t=") - 1);
+
+        if (&res[i] == best) {
+            reset.data = q;
+        }
+
         q = ngx_http_gw_rate_uint(q, res[i].reset);
+
+        if (&res[i] == best) {
+            reset.len = q - reset.data;
+        }
     }
 
     if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_header, p, q - p)
@@ -778,20 +802,15 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    p = q;
-    q = ngx_http_gw_rate_uint(p, best->remaining);
-
     if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_remaining,
-                                    p, q - p)
+                                    remaining.data, remaining.len)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    p = q;
-    q = ngx_http_gw_rate_uint(p, best->reset);
-
-    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_reset, p, q - p)
+    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_reset,
+                                    reset.data, reset.len)
         != NGX_OK)
     {
         return NGX_ERROR;
