@@ -331,6 +331,23 @@ ngx_http_gw_rate_key(ngx_http_request_t *r,
 {
     ngx_http_variable_value_t  *vv;
 
+    if (limit->key_var) {
+        vv = ngx_http_get_indexed_variable(r, limit->key_var - 1);
+        if (vv == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (vv->not_found) {
+            ngx_str_null(key);
+
+        } else {
+            key->data = vv->data;
+            key->len = vv->len;
+        }
+
+        return NGX_OK;
+    }
+
     if (limit->key) {
         return ngx_http_complex_value(r, limit->key, key);
     }

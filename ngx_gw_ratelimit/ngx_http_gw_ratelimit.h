@@ -127,6 +127,8 @@ typedef struct {
 
     ngx_http_gw_rate_zone_t     *zone;
     ngx_http_complex_value_t    *key;          /* NULL: the default key */
+    ngx_uint_t                   key_var;      /* 1 + index of the key's
+                                                  only variable, or 0 */
     ngx_uint_t                   late;         /* key names $gw_auth_* */
 } ngx_http_gw_rate_limit_t;
 
