@@ -471,15 +471,23 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
         uri.len = full.len;
     }
 
-    uri.data = ngx_pnalloc(r->pool, uri.len);
-    if (uri.data == NULL) {
-        return NGX_ERROR;
-    }
+    if (ngx_strlchr(full.data, full.data + uri.len, '%') == NULL) {
 
-    q = uri.data;
-    src = full.data;
-    ngx_unescape_uri(&q, &src, uri.len, NGX_UNESCAPE_URI);
-    uri.len = q - uri.data;
+        /* nothing to decode: the path is the rendered one */
+
+        uri.data = full.data;
+
+    } else {
+        uri.data = ngx_pnalloc(r->pool, uri.len);
+        if (uri.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        q = uri.data;
+        src = full.data;
+        ngx_unescape_uri(&q, &src, uri.len, NGX_UNESCAPE_URI);
+        uri.len = q - uri.data;
+    }
 
     if (uri.len == 0 || uri.data[0] != '/'
         || !ngx_http_gw_compose_uri_safe(uri.data, uri.len))
