@@ -589,7 +589,9 @@ ngx_http_gw_compose_part_headers(ngx_http_request_t *r,
 
         for (i = 0; i < part->nelts; i++, k++) {
 
-            if (!ctx->pass[k]) {
+            /* a header added since the first part started does not pass */
+
+            if (k >= ctx->nheaders || !ctx->pass[k]) {
                 continue;
             }
 
@@ -762,6 +764,8 @@ ngx_http_gw_compose_filter_headers(ngx_http_request_t *r,
     if (ctx->pass == NULL) {
         return NGX_ERROR;
     }
+
+    ctx->nheaders = n;
 
     k = 0;
 

@@ -152,6 +152,7 @@ struct ngx_http_gw_compose_ctx_s {
     ngx_str_t                        summary;
 
     u_char                          *pass;     /* per client header */
+    ngx_uint_t                       nheaders;
     ngx_uint_t                       npass;
     uint64_t                         forget;   /* bits of header fields */
 
