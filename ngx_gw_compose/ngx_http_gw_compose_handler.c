@@ -32,8 +32,8 @@ static ngx_int_t ngx_http_gw_compose_part_variables(ngx_http_request_t *r,
     ngx_http_request_t *sr);
 static ngx_uint_t ngx_http_gw_compose_pass_header(
     ngx_http_gw_compose_loc_conf_t *conf, ngx_table_elt_t *h);
-static void ngx_http_gw_compose_forget_header(ngx_http_request_t *sr,
-    ngx_table_elt_t *h);
+static ngx_int_t ngx_http_gw_compose_filter_headers(ngx_http_request_t *r,
+    ngx_http_gw_compose_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_compose_render(ngx_http_request_t *r,
     ngx_http_gw_compose_ctx_t *ctx, ngx_http_gw_compose_template_t *tpl,
     ngx_uint_t json, ngx_str_t *out);
@@ -74,7 +74,10 @@ static ngx_str_t  ngx_http_gw_compose_never_pass[] = {
 };
 
 
-/* nginx's shortcuts into headers_in.headers, forgotten with the header */
+/*
+ * nginx's shortcuts into headers_in.headers, forgotten with the header
+ * (at most 64: the context keeps them as bits)
+ */
 static size_t  ngx_http_gw_compose_header_fields[] = {
     offsetof(ngx_http_headers_in_t, host),
     offsetof(ngx_http_headers_in_t, connection),
@@ -468,15 +471,23 @@ ngx_http_gw_compose_start_part(ngx_http_request_t *r,
         uri.len = full.len;
     }
 
-    uri.data = ngx_pnalloc(r->pool, uri.len);
-    if (uri.data == NULL) {
-        return NGX_ERROR;
-    }
+    if (ngx_strlchr(full.data, full.data + uri.len, '%') == NULL) {
 
-    q = uri.data;
-    src = full.data;
-    ngx_unescape_uri(&q, &src, uri.len, NGX_UNESCAPE_URI);
-    uri.len = q - uri.data;
+        /* nothing to decode: the path is the rendered one */
+
+        uri.data = full.data;
+
+    } else {
+        uri.data = ngx_pnalloc(r->pool, uri.len);
+        if (uri.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        q = uri.data;
+        src = full.data;
+        ngx_unescape_uri(&q, &src, uri.len, NGX_UNESCAPE_URI);
+        uri.len = q - uri.data;
+    }
 
     if (uri.len == 0 || uri.data[0] != '/'
         || !ngx_http_gw_compose_uri_safe(uri.data, uri.len))
@@ -548,51 +559,73 @@ static ngx_int_t
 ngx_http_gw_compose_part_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, ngx_str_t *content_type, off_t length)
 {
-    ngx_uint_t                       i;
-    ngx_list_part_t                 *part;
-    ngx_table_elt_t                 *h, *nh;
-    ngx_http_gw_compose_loc_conf_t  *conf;
+    size_t                     *off;
+    ngx_uint_t                  i, k;
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *h, *nh;
+    ngx_http_gw_compose_ctx_t  *ctx;
 
-    conf = ngx_http_get_module_loc_conf(r, ngx_http_gw_compose_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_compose_module);
 
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 16,
+    if (ctx->pass == NULL
+        && ngx_http_gw_compose_filter_headers(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* one more for Content-Type */
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, ctx->npass + 1,
                       sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    k = 0;
 
-    for (i = 0; /* void */ ; i++) {
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (i = 0; i < part->nelts; i++, k++) {
+
+            /* a header added since the first part started does not pass */
+
+            if (k >= ctx->nheaders || !ctx->pass[k]) {
+                continue;
             }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
+            nh = ngx_list_push(&sr->headers_in.headers);
+            if (nh == NULL) {
+                return NGX_ERROR;
+            }
 
-        if (h[i].hash == 0) {
-            continue;
+            *nh = h[i];
         }
-
-        if (!ngx_http_gw_compose_pass_header(conf, &h[i])) {
-            ngx_http_gw_compose_forget_header(sr, &h[i]);
-            continue;
-        }
-
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
     }
+
+    /* nginx's shortcuts to the headers that did not pass */
+
+    for (off = ngx_http_gw_compose_header_fields, k = 0; *off; off++, k++) {
+        if (ctx->forget & ((uint64_t) 1 << k)) {
+            *(ngx_table_elt_t **) ((char *) &sr->headers_in + *off) = NULL;
+        }
+    }
+
+    if (ctx->forget_user) {
+        ngx_str_null(&sr->headers_in.user);
+        ngx_str_null(&sr->headers_in.passwd);
+    }
+
+    if (ctx->forget_cookies) {
+        sr->headers_in.cookies.nelts = 0;
+    }
+
+#if (NGX_HTTP_X_FORWARDED_FOR)
+    if (ctx->forget_xff) {
+        sr->headers_in.x_forwarded_for.nelts = 0;
+    }
+#endif
 
     if (content_type) {
         nh = ngx_list_push(&sr->headers_in.headers);
@@ -706,40 +739,92 @@ ngx_http_gw_compose_pass_header(ngx_http_gw_compose_loc_conf_t *conf,
 }
 
 
-static void
-ngx_http_gw_compose_forget_header(ngx_http_request_t *sr, ngx_table_elt_t *h)
+/*
+ * Which client headers pass to the parts and which of nginx's shortcuts
+ * into them the parts must forget: the same for every part, so worked out
+ * once per request.
+ */
+
+static ngx_int_t
+ngx_http_gw_compose_filter_headers(ngx_http_request_t *r,
+    ngx_http_gw_compose_ctx_t *ctx)
 {
     size_t            *off;
-    ngx_table_elt_t  **field;
+    ngx_uint_t         i, k, n, b;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h, **field;
 
-    for (off = ngx_http_gw_compose_header_fields; *off; off++) {
-        field = (ngx_table_elt_t **) ((char *) &sr->headers_in + *off);
+    n = 0;
 
-        if (*field == h) {
-            *field = NULL;
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        n += part->nelts;
+    }
+
+    ctx->pass = ngx_pnalloc(r->pool, n ? n : 1);
+    if (ctx->pass == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->nheaders = n;
+
+    k = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++, k++) {
+
+            if (h[i].hash == 0) {
+                ctx->pass[k] = 0;
+                continue;
+            }
+
+            ctx->pass[k] = (u_char) ngx_http_gw_compose_pass_header(ctx->conf,
+                                                                    &h[i]);
+
+            if (ctx->pass[k]) {
+                ctx->npass++;
+                continue;
+            }
+
+            for (off = ngx_http_gw_compose_header_fields, b = 0;
+                 *off;
+                 off++, b++)
+            {
+                field = (ngx_table_elt_t **) ((char *) &r->headers_in + *off);
+
+                if (*field == &h[i]) {
+                    ctx->forget |= (uint64_t) 1 << b;
+                }
+            }
+
+            if (h[i].key.len == sizeof("authorization") - 1
+                && ngx_strncmp(h[i].lowcase_key, "authorization",
+                               h[i].key.len)
+                   == 0)
+            {
+                ctx->forget_user = 1;
+            }
+
+            if (h[i].key.len == sizeof("cookie") - 1
+                && ngx_strncmp(h[i].lowcase_key, "cookie", h[i].key.len) == 0)
+            {
+                ctx->forget_cookies = 1;
+            }
+
+#if (NGX_HTTP_X_FORWARDED_FOR)
+            if (h[i].key.len == sizeof("x-forwarded-for") - 1
+                && ngx_strncmp(h[i].lowcase_key, "x-forwarded-for",
+                               h[i].key.len)
+                   == 0)
+            {
+                ctx->forget_xff = 1;
+            }
+#endif
         }
     }
 
-    if (h->key.len == sizeof("authorization") - 1
-        && ngx_strncmp(h->lowcase_key, "authorization", h->key.len) == 0)
-    {
-        ngx_str_null(&sr->headers_in.user);
-        ngx_str_null(&sr->headers_in.passwd);
-    }
-
-    if (h->key.len == sizeof("cookie") - 1
-        && ngx_strncmp(h->lowcase_key, "cookie", h->key.len) == 0)
-    {
-        sr->headers_in.cookies.nelts = 0;
-    }
-
-#if (NGX_HTTP_X_FORWARDED_FOR)
-    if (h->key.len == sizeof("x-forwarded-for") - 1
-        && ngx_strncmp(h->lowcase_key, "x-forwarded-for", h->key.len) == 0)
-    {
-        sr->headers_in.x_forwarded_for.nelts = 0;
-    }
-#endif
+    return NGX_OK;
 }
 
 

@@ -151,8 +151,16 @@ struct ngx_http_gw_compose_ctx_s {
     ngx_event_t                      timer;
     ngx_str_t                        summary;
 
+    u_char                          *pass;     /* per client header */
+    ngx_uint_t                       nheaders;
+    ngx_uint_t                       npass;
+    uint64_t                         forget;   /* bits of header fields */
+
     unsigned                         finished:1;
     unsigned                         complete:1;
+    unsigned                         forget_user:1;
+    unsigned                         forget_cookies:1;
+    unsigned                         forget_xff:1;
 };
 
 

@@ -32,7 +32,9 @@ static ngx_int_t ngx_http_gw_rate_unavailable(ngx_http_request_t *r,
 static void ngx_http_gw_rate_cleanup(void *data);
 static ngx_int_t ngx_http_gw_rate_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_rate_add_header(ngx_http_request_t *r,
-    char *name, u_char *value, size_t len);
+    ngx_str_t *name, u_char *value, size_t len);
+static size_t ngx_http_gw_rate_digits(uint64_t n);
+static u_char *ngx_http_gw_rate_uint(u_char *p, uint64_t n);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -41,6 +43,17 @@ static ngx_str_t   ngx_http_gw_rate_consumer = ngx_string("gw_auth_consumer");
 static ngx_str_t   ngx_http_gw_rate_auth_plan = ngx_string("gw_auth_plan");
 static ngx_uint_t  ngx_http_gw_rate_consumer_hash;
 static ngx_uint_t  ngx_http_gw_rate_auth_plan_hash;
+
+static ngx_str_t   ngx_http_gw_rate_retry_after = ngx_string("Retry-After");
+static ngx_str_t   ngx_http_gw_rate_policy_header =
+    ngx_string("RateLimit-Policy");
+static ngx_str_t   ngx_http_gw_rate_header = ngx_string("RateLimit");
+static ngx_str_t   ngx_http_gw_rate_x_limit =
+    ngx_string("X-RateLimit-Limit");
+static ngx_str_t   ngx_http_gw_rate_x_remaining =
+    ngx_string("X-RateLimit-Remaining");
+static ngx_str_t   ngx_http_gw_rate_x_reset =
+    ngx_string("X-RateLimit-Reset");
 
 
 ngx_int_t
@@ -215,7 +228,10 @@ ngx_http_gw_rate_handler(ngx_http_request_t *r, ngx_uint_t late)
 
         cln->handler = ngx_http_gw_rate_cleanup;
 
-        if (ngx_array_init(&ctx->results, r->pool, 4,
+        /* room for the location's policies: a plan's may grow it */
+
+        if (ngx_array_init(&ctx->results, r->pool,
+                           ngx_max(rlcf->limits->nelts, 1),
                            sizeof(ngx_http_gw_rate_result_t))
             != NGX_OK)
         {
@@ -314,6 +330,23 @@ ngx_http_gw_rate_key(ngx_http_request_t *r,
     ngx_str_t *key)
 {
     ngx_http_variable_value_t  *vv;
+
+    if (limit->key_var) {
+        vv = ngx_http_get_indexed_variable(r, limit->key_var - 1);
+        if (vv == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (vv->not_found) {
+            ngx_str_null(key);
+
+        } else {
+            key->data = vv->data;
+            key->len = vv->len;
+        }
+
+        return NGX_OK;
+    }
 
     if (limit->key) {
         return ngx_http_complex_value(r, limit->key, key);
@@ -640,6 +673,7 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 {
     u_char                     *p, *q;
     size_t                      len;
+    ngx_str_t                   remaining, reset;
     ngx_uint_t                  i;
     ngx_http_gw_rate_ctx_t     *ctx;
     ngx_http_gw_rate_result_t  *res, *best;
@@ -656,34 +690,50 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 
     res = ctx->results.elts;
 
-    len = NGX_INT64_LEN * 4;
-
-    for (i = 0; i < ctx->results.nelts; i++) {
-        len += 2 * (res[i].limit->name.len + sizeof("\"\";q=;w=, ") - 1
-                    + 2 * NGX_INT64_LEN);
-    }
-
-    /* one buffer for every value; the header list points into it */
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
     if (ctx->retry_after) {
-        q = ngx_sprintf(p, "%uL", ctx->retry_after);
+        p = ngx_pnalloc(r->pool,
+                        ngx_http_gw_rate_digits(ctx->retry_after));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
 
-        if (ngx_http_gw_rate_add_header(r, "Retry-After", p, q - p)
+        q = ngx_http_gw_rate_uint(p, ctx->retry_after);
+
+        if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_retry_after,
+                                        p, q - p)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
-
-        p = q;
     }
 
     if (!ctx->headers) {
         return ngx_http_next_header_filter(r);
+    }
+
+    best = ngx_http_gw_rate_closest(ctx, 0);
+
+    /*
+     * one buffer of the exact size for every value (the header list points
+     * into it); what does not change comes written from the configuration
+     */
+
+    len = 0;
+
+    for (i = 0; i < ctx->results.nelts; i++) {
+        len += sizeof(", ") - 1 + res[i].limit->policy.len
+               + sizeof(", \"\";r=;t=") - 1 + res[i].limit->name.len
+               + ngx_http_gw_rate_digits(res[i].remaining)
+               + ngx_http_gw_rate_digits(res[i].reset);
+
+        if (res[i].window != res[i].limit->window) {
+            len += ngx_http_gw_rate_digits(res[i].window);
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
     }
 
     /* RateLimit-Policy: "100r/s";q=100;w=1, "1000/day";q=1000;w=86400 */
@@ -691,52 +741,93 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
     q = p;
 
     for (i = 0; i < ctx->results.nelts; i++) {
-        q = ngx_sprintf(q, "%s\"%V\";q=%uL;w=%uL", i ? ", " : "",
-                        &res[i].limit->name, res[i].limit->limit,
-                        res[i].window);
+        if (i) {
+            *q++ = ','; *q++ = ' ';
+        }
+
+        if (res[i].window == res[i].limit->window) {
+            q = ngx_cpymem(q, res[i].limit->policy.data,
+                           res[i].limit->policy.len);
+            continue;
+        }
+
+        /* a calendar period: months and DST days differ in length */
+
+        q = ngx_cpymem(q, res[i].limit->policy.data,
+                       res[i].limit->policy.len
+                       - ngx_http_gw_rate_digits(res[i].limit->window));
+        q = ngx_http_gw_rate_uint(q, res[i].window);
     }
 
-    if (ngx_http_gw_rate_add_header(r, "RateLimit-Policy", p, q - p)
+    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_policy_header,
+                                    p, q - p)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     p = q;
+
+    ngx_str_null(&remaining);
+    ngx_str_null(&reset);
 
     for (i = 0; i < ctx->results.nelts; i++) {
-        q = ngx_sprintf(q, "%s\"%V\";r=%uL;t=%uL", i ? ", " : "",
-                        &res[i].limit->name, res[i].remaining, res[i].reset);
+        if (i) {
+            *q++ = ','; *q++ = ' ';
+        }
+
+        *q++ = '"';
+        q = ngx_cpymem(q, res[i].limit->name.data, res[i].limit->name.len);
+        q = ngx_cpymem(q, "\";r=", sizeof("\";r=") - 1);
+
+        /* the X-RateLimit-* values are the closest policy's, shared */
+
+        if (&res[i] == best) {
+            remaining.data = q;
+        }
+
+        q = ngx_http_gw_rate_uint(q, res[i].remaining);
+
+        if (&res[i] == best) {
+            remaining.len = q - remaining.data;
+        }
+
+        q = ngx_cpymem(q, ";t=", sizeof(";t=") - 1);
+
+        if (&res[i] == best) {
+            reset.data = q;
+        }
+
+        q = ngx_http_gw_rate_uint(q, res[i].reset);
+
+        if (&res[i] == best) {
+            reset.len = q - reset.data;
+        }
     }
 
-    if (ngx_http_gw_rate_add_header(r, "RateLimit", p, q - p) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    best = ngx_http_gw_rate_closest(ctx, 0);
-
-    p = q;
-    q = ngx_sprintf(p, "%uL", best->limit->limit);
-
-    if (ngx_http_gw_rate_add_header(r, "X-RateLimit-Limit", p, q - p)
+    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_header, p, q - p)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    p = q;
-    q = ngx_sprintf(p, "%uL", best->remaining);
-
-    if (ngx_http_gw_rate_add_header(r, "X-RateLimit-Remaining", p, q - p)
+    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_limit,
+                                    best->limit->limit_text.data,
+                                    best->limit->limit_text.len)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    p = q;
-    q = ngx_sprintf(p, "%uL", best->reset);
+    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_remaining,
+                                    remaining.data, remaining.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
-    if (ngx_http_gw_rate_add_header(r, "X-RateLimit-Reset", p, q - p)
+    if (ngx_http_gw_rate_add_header(r, &ngx_http_gw_rate_x_reset,
+                                    reset.data, reset.len)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -747,8 +838,8 @@ ngx_http_gw_rate_header_filter(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_gw_rate_add_header(ngx_http_request_t *r, char *name, u_char *value,
-    size_t len)
+ngx_http_gw_rate_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    u_char *value, size_t len)
 {
     ngx_table_elt_t  *h;
 
@@ -758,8 +849,7 @@ ngx_http_gw_rate_add_header(ngx_http_request_t *r, char *name, u_char *value,
     }
 
     h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
+    h->key = *name;
 
     h->value.data = value;
     h->value.len = len;
@@ -769,4 +859,38 @@ ngx_http_gw_rate_add_header(ngx_http_request_t *r, char *name, u_char *value,
 #endif
 
     return NGX_OK;
+}
+
+
+/* header values are written by hand: ngx_sprintf() is the slower part */
+
+static size_t
+ngx_http_gw_rate_digits(uint64_t n)
+{
+    size_t  len;
+
+    len = 1;
+
+    while (n >= 10) {
+        n /= 10;
+        len++;
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_gw_rate_uint(u_char *p, uint64_t n)
+{
+    u_char  *q, buf[NGX_INT64_LEN];
+
+    q = buf + NGX_INT64_LEN;
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, q, buf + NGX_INT64_LEN - q);
 }

@@ -122,9 +122,13 @@ typedef struct {
     uint64_t                     period;       /* ms: rate unit or rolling */
     ngx_uint_t                   unit;         /* quota: calendar unit */
     uint64_t                     window;       /* seconds, for headers */
+    ngx_str_t                    policy;       /* "name";q=N;w=window */
+    ngx_str_t                    limit_text;   /* N */
 
     ngx_http_gw_rate_zone_t     *zone;
     ngx_http_complex_value_t    *key;          /* NULL: the default key */
+    ngx_uint_t                   key_var;      /* 1 + index of the key's
+                                                  only variable, or 0 */
     ngx_uint_t                   late;         /* key names $gw_auth_* */
 } ngx_http_gw_rate_limit_t;
 

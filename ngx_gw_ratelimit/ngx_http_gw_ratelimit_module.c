@@ -743,6 +743,27 @@ ngx_http_gw_rate_init_limit(ngx_conf_t *cf, ngx_http_gw_rate_limit_t *limit,
         limit->window = limit->period / 1000;
     }
 
+    /* the header values that do not change from request to request */
+
+    limit->policy.data = ngx_pnalloc(cf->pool, limit->name.len
+                                               + sizeof("\"\";q=;w=") - 1
+                                               + 2 * NGX_INT64_LEN);
+    if (limit->policy.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(limit->policy.data, "\"%V\";q=%uL;w=%uL",
+                    &limit->name, limit->limit, limit->window);
+    limit->policy.len = p - limit->policy.data;
+
+    limit->limit_text.data = ngx_pnalloc(cf->pool, NGX_INT64_LEN);
+    if (limit->limit_text.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(limit->limit_text.data, "%uL", limit->limit);
+    limit->limit_text.len = p - limit->limit_text.data;
+
     p = ngx_sprintf(buf, "%ui:%uL:%uL:%ui:", limit->kind, limit->limit,
                     limit->period, limit->unit);
 
@@ -767,9 +788,10 @@ ngx_http_gw_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gw_rate_loc_conf_t *rlcf = conf;
 
-    ngx_int_t                          n;
-    ngx_str_t                         *value, s;
-    ngx_uint_t                         i;
+    u_char                             c;
+    ngx_int_t                          n, index;
+    ngx_str_t                         *value, s, name;
+    ngx_uint_t                         i, j;
     ngx_http_gw_rate_limit_t          *limit;
     ngx_http_compile_complex_value_t   ccv;
 
@@ -854,6 +876,30 @@ ngx_http_gw_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
                 return NGX_CONF_ERROR;
+            }
+
+            /* a key that is one variable is read without the script */
+
+            for (j = 1; j < s.len; j++) {
+                c = s.data[j];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                      || (c >= '0' && c <= '9') || c == '_'))
+                {
+                    break;
+                }
+            }
+
+            if (s.data[0] == '$' && s.len > 1 && j == s.len) {
+                name.data = s.data + 1;
+                name.len = s.len - 1;
+
+                index = ngx_http_get_variable_index(cf, &name);
+                if (index == NGX_ERROR) {
+                    return NGX_CONF_ERROR;
+                }
+
+                limit->key_var = index + 1;
             }
 
             /* keys that name an auth variable wait for authentication */
