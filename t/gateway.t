@@ -27,7 +27,7 @@ gw_cache_zone pages size=1m;
 gw_rate_zone limits size=1m;
 --- config
 location /t {
-    gw_rate 10r/s burst=5 key=$remote_addr zone=limits;
+    gw_rate 1r/m burst=5 key=$remote_addr zone=limits;
     gw_cache pages;
     gw_cache_valid 200 1m;
     proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
@@ -38,9 +38,9 @@ location /backend {
 --- request eval
 ["GET /t", "GET /t", "GET /t"]
 --- response_headers eval
-["X-Cache-Status: MISS\nX-RateLimit-Remaining: 4\nRateLimit-Policy: \"10r/s\";q=10;w=1",
- "X-Cache-Status: HIT\nX-RateLimit-Remaining: 3\nRateLimit-Policy: \"10r/s\";q=10;w=1",
- "X-Cache-Status: HIT\nX-RateLimit-Remaining: 2\nRateLimit-Policy: \"10r/s\";q=10;w=1"]
+["X-Cache-Status: MISS\nX-RateLimit-Remaining: 4\nRateLimit-Policy: \"1r/m\";q=1;w=60",
+ "X-Cache-Status: HIT\nX-RateLimit-Remaining: 3\nRateLimit-Policy: \"1r/m\";q=1;w=60",
+ "X-Cache-Status: HIT\nX-RateLimit-Remaining: 2\nRateLimit-Policy: \"1r/m\";q=1;w=60"]
 --- response_body eval
 ["content\n", "content\n", "content\n"]
 --- no_error_log
@@ -58,7 +58,7 @@ gw_metrics_zone stats size=1m;
 location = /page {
     gw_auth apikey;
     gw_auth_apikey_file $TEST_NGINX_HTML_DIR/keys.txt;
-    gw_rate 10r/s burst=10;
+    gw_rate 1r/m burst=10;
     gw_metrics on route=page;
     gw_compose;
     gw_compose_part product /_part/product;
@@ -87,7 +87,7 @@ location = /metrics {
 [401, 200, 200, 200]
 --- response_headers eval
 ["Content-Type: application/problem+json\n!X-Gw-Compose-Parts",
- "X-Gw-Compose-Parts: product=200, owner=200\nX-RateLimit-Limit: 10\nX-RateLimit-Remaining: 9",
+ "X-Gw-Compose-Parts: product=200, owner=200\nX-RateLimit-Limit: 1\nX-RateLimit-Remaining: 9",
  "X-Gw-Compose-Parts: product=200, owner=200\nX-RateLimit-Remaining: 8",
  ""]
 --- response_body_like eval
