@@ -135,6 +135,7 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t             *zone;
     EVP_MD                     *sha256;      /* fetched once */
+    EVP_MD_CTX                 *md;          /* reused by the token hash */
     ngx_uint_t                  jwt;         /* some location has keys */
 } ngx_http_gw_auth_main_conf_t;
 

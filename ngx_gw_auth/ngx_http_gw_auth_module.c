@@ -45,6 +45,7 @@ static void ngx_http_gw_auth_fingerprint(ngx_str_t *token, u_char *out);
 static void ngx_http_gw_auth_ctx_cleanup(void *data);
 
 static void ngx_http_gw_auth_md_cleanup(void *data);
+static void ngx_http_gw_auth_md_ctx_cleanup(void *data);
 static void *ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_gw_auth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -651,10 +652,7 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
          * then (unless a variable asks for them).
          */
 
-        md = EVP_MD_CTX_new();
-        if (md == NULL) {
-            return NGX_ERROR;
-        }
+        md = amcf->md;
 
         if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
             || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp)) != 1
@@ -666,11 +664,8 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
             || EVP_DigestUpdate(md, token.data, token.len) != 1
             || EVP_DigestFinal_ex(md, hash, &n) != 1)
         {
-            EVP_MD_CTX_free(md);
             return NGX_ERROR;
         }
-
-        EVP_MD_CTX_free(md);
 
         rc = ngx_http_gw_auth_cache_get_blob(zone, hash, r->pool, &blob);
 
@@ -1252,6 +1247,13 @@ ngx_http_gw_auth_md_cleanup(void *data)
 }
 
 
+static void
+ngx_http_gw_auth_md_ctx_cleanup(void *data)
+{
+    EVP_MD_CTX_free(data);
+}
+
+
 static void *
 ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf)
 {
@@ -1285,6 +1287,22 @@ ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf)
 
     cln->handler = ngx_http_gw_auth_md_cleanup;
     cln->data = amcf->sha256;
+
+    /* one digest context per process: no malloc() per cached token */
+
+    amcf->md = EVP_MD_CTX_new();
+    if (amcf->md == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        EVP_MD_CTX_free(amcf->md);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_gw_auth_md_ctx_cleanup;
+    cln->data = amcf->md;
 
     return amcf;
 }
