@@ -169,6 +169,8 @@ typedef struct {
 
 /* a decoded, not yet trusted, JWS compact token */
 typedef struct {
+    ngx_str_t                   header_b64;
+    ngx_str_t                   payload_b64;
     ngx_str_t                   header_json;
     ngx_str_t                   payload_json;
     ngx_str_t                   signing_input;
@@ -199,8 +201,10 @@ typedef struct {
     ngx_str_t                   missing_scope;
     json_t                     *header;      /* parsed on first use */
     json_t                     *payload;
-    ngx_str_t                   header_json;
+    ngx_str_t                   header_json; /* decoded on first use */
     ngx_str_t                   payload_json;
+    ngx_str_t                   header_b64;
+    ngx_str_t                   payload_b64;
 } ngx_http_gw_auth_ctx_t;
 
 
@@ -216,6 +220,8 @@ ngx_int_t ngx_http_gw_jwt_json_depth(u_char *p, size_t len,
     ngx_uint_t max);
 ngx_int_t ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
     size_t max_size, ngx_http_gw_jwt_t *jwt, char **err);
+ngx_int_t ngx_http_gw_jwt_decode_parts(ngx_pool_t *pool,
+    ngx_http_gw_jwt_t *jwt, char **err);
 ngx_int_t ngx_http_gw_jwt_parse_header(ngx_http_gw_jwt_t *jwt,
     ngx_uint_t max_depth, char **err);
 ngx_int_t ngx_http_gw_jwt_parse_payload(ngx_http_gw_jwt_t *jwt,
@@ -275,6 +281,8 @@ ngx_http_gw_auth_ctx_t *ngx_http_gw_auth_authenticate(ngx_http_request_t *r,
     ngx_uint_t can_wait);
 ngx_int_t ngx_http_gw_auth_identity(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx);
+ngx_int_t ngx_http_gw_auth_ctx_json(ngx_pool_t *pool,
+    ngx_http_gw_auth_ctx_t *ctx);
 
 /* ngx_http_gw_auth_remote.c: subrequests to the identity provider */
 ngx_int_t ngx_http_gw_auth_jwks_keys(ngx_http_request_t *r,

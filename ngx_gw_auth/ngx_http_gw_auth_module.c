@@ -28,6 +28,8 @@ static u_char *ngx_http_gw_auth_quote(u_char *p, ngx_str_t *s);
 static ngx_int_t ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
     ngx_uint_t can_wait);
+static ngx_int_t ngx_http_gw_auth_jwt_decode(ngx_pool_t *pool,
+    ngx_http_gw_auth_ctx_t *ctx, ngx_http_gw_jwt_t *jwt, char **err);
 static ngx_int_t ngx_http_gw_auth_identity_pack(ngx_pool_t *pool,
     ngx_http_gw_auth_ctx_t *ctx, ngx_str_t *out);
 static ngx_int_t ngx_http_gw_auth_identity_unpack(ngx_http_gw_auth_ctx_t *ctx,
@@ -629,10 +631,16 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         goto failed;
     }
 
-    ctx->header_json = jwt.header_json;
-    ctx->payload_json = jwt.payload_json;
+    ctx->header_b64 = jwt.header_b64;
+    ctx->payload_b64 = jwt.payload_b64;
+    ngx_str_null(&ctx->header_json);
+    ngx_str_null(&ctx->payload_json);
 
     if (url) {
+        if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
+            goto failed;
+        }
+
         rc = ngx_http_gw_auth_jwks_keys(r, alcf, ctx, can_wait, 0);
         if (rc != NGX_OK) {
             return rc;
@@ -682,7 +690,15 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
             return NGX_OK;
         }
 
+        if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
+            goto failed;
+        }
+
         ctx->cache = 1;
+    }
+
+    if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
+        goto failed;
     }
 
     if (ngx_http_gw_jwt_parse_header(&jwt, alcf->max_depth, &err) != NGX_OK)
@@ -833,6 +849,46 @@ failed:
                   "gw_auth: token %s rejected: %V", fp, &desc);
 
     return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_jwt_decode(ngx_pool_t *pool, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_http_gw_jwt_t *jwt, char **err)
+{
+    if (jwt->header_json.data) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_gw_jwt_decode_parts(pool, jwt, err) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->header_json = jwt->header_json;
+    ctx->payload_json = jwt->payload_json;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_auth_ctx_json(ngx_pool_t *pool, ngx_http_gw_auth_ctx_t *ctx)
+{
+    char               *err;
+    ngx_http_gw_jwt_t   jwt;
+
+    /* a cached token's parts were not decoded: they are now */
+
+    if (ctx->header_json.data || ctx->header_b64.len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&jwt, sizeof(ngx_http_gw_jwt_t));
+
+    jwt.header_b64 = ctx->header_b64;
+    jwt.payload_b64 = ctx->payload_b64;
+
+    return ngx_http_gw_auth_jwt_decode(pool, ctx, &jwt, &err);
 }
 
 
