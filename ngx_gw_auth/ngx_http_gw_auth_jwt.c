@@ -212,14 +212,16 @@ ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
 
     last = p + len;
 
-    dot1 = ngx_strlchr(p, last, '.');
+    /* memchr(): libc's is vectorized, ngx_strlchr() goes byte by byte */
+
+    dot1 = memchr(p, '.', len);
     if (dot1 == NULL) {
         *err = "malformed token";
         return NGX_ERROR;
     }
 
-    dot2 = ngx_strlchr(dot1 + 1, last, '.');
-    if (dot2 == NULL || ngx_strlchr(dot2 + 1, last, '.') != NULL) {
+    dot2 = memchr(dot1 + 1, '.', last - dot1 - 1);
+    if (dot2 == NULL || memchr(dot2 + 1, '.', last - dot2 - 1) != NULL) {
         *err = "malformed token";
         return NGX_ERROR;
     }
