@@ -145,6 +145,7 @@ typedef struct {
     ngx_array_t                *keys;        /* ngx_http_gw_auth_key_t */
     u_char                      keys_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
     u_char                      policy_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
+    EVP_MD_CTX                 *hash_prefix; /* the fixed start, hashed */
     ngx_http_gw_auth_jwks_url_t    *jwks_url;
     ngx_http_gw_auth_introspect_t  *introspect;
     ngx_uint_t                  algs;        /* bit per alg; 0: the keys' */

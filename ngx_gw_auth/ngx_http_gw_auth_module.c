@@ -54,6 +54,8 @@ static char *ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_gw_auth_policy_fingerprint(
     ngx_http_gw_auth_loc_conf_t *alcf);
+static ngx_int_t ngx_http_gw_auth_hash_prefix(ngx_conf_t *cf,
+    ngx_http_gw_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_gw_auth_init(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_gw_auth_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size);
@@ -662,14 +664,28 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
 
         md = amcf->md;
 
-        if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
-            || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp)) != 1
-            || (url && url->keys
-                && EVP_DigestUpdate(md, url->fp, sizeof(url->fp)) != 1)
-            || EVP_DigestUpdate(md, alcf->policy_fp, sizeof(alcf->policy_fp))
-               != 1
-            || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs)) != 1
-            || EVP_DigestUpdate(md, token.data, token.len) != 1
+        if (alcf->hash_prefix) {
+            if (EVP_MD_CTX_copy_ex(md, alcf->hash_prefix) != 1) {
+                return NGX_ERROR;
+            }
+
+        } else if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
+                   || EVP_DigestUpdate(md, alcf->keys_fp,
+                                       sizeof(alcf->keys_fp))
+                      != 1
+                   || (url && url->keys
+                       && EVP_DigestUpdate(md, url->fp, sizeof(url->fp))
+                          != 1)
+                   || EVP_DigestUpdate(md, alcf->policy_fp,
+                                       sizeof(alcf->policy_fp))
+                      != 1
+                   || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs))
+                      != 1)
+        {
+            return NGX_ERROR;
+        }
+
+        if (EVP_DigestUpdate(md, token.data, token.len) != 1
             || EVP_DigestFinal_ex(md, hash, &n) != 1)
         {
             return NGX_ERROR;
@@ -1378,6 +1394,7 @@ ngx_http_gw_auth_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     alcf->keys_fp = { 0 };
+     *     alcf->hash_prefix = NULL;
      *     alcf->consumer_claim = { 0, NULL };
      *     alcf->plan_claim = { 0, NULL };
      *     alcf->realm = { 0, NULL };
@@ -1451,6 +1468,14 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (ngx_http_gw_auth_policy_fingerprint(conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->methods & NGX_HTTP_GW_AUTH_JWT)
+        && conf->cache_ttl
+        && conf->jwks_url == NULL
+        && ngx_http_gw_auth_hash_prefix(cf, conf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -1557,6 +1582,48 @@ ngx_http_gw_auth_policy_fingerprint(ngx_http_gw_auth_loc_conf_t *alcf)
     EVP_MD_CTX_free(md);
 
     return ok ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_hash_prefix(ngx_conf_t *cf, ngx_http_gw_auth_loc_conf_t *alcf)
+{
+    EVP_MD_CTX                    *md;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_gw_auth_main_conf_t  *amcf;
+
+    /*
+     * Without a JWKS URL the verified-token hash starts with 72 fixed
+     * bytes: hashed once here, a cache lookup copies the state.
+     */
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_auth_module);
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        EVP_MD_CTX_free(md);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_gw_auth_md_ctx_cleanup;
+    cln->data = md;
+
+    if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
+        || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp)) != 1
+        || EVP_DigestUpdate(md, alcf->policy_fp, sizeof(alcf->policy_fp)) != 1
+        || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs)) != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    alcf->hash_prefix = md;
+
+    return NGX_OK;
 }
 
 
