@@ -135,6 +135,7 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t             *zone;
     EVP_MD                     *sha256;      /* fetched once */
+    EVP_MD_CTX                 *md;          /* reused by the token hash */
     ngx_uint_t                  jwt;         /* some location has keys */
 } ngx_http_gw_auth_main_conf_t;
 
@@ -144,6 +145,7 @@ typedef struct {
     ngx_array_t                *keys;        /* ngx_http_gw_auth_key_t */
     u_char                      keys_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
     u_char                      policy_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
+    EVP_MD_CTX                 *hash_prefix; /* the fixed start, hashed */
     ngx_http_gw_auth_jwks_url_t    *jwks_url;
     ngx_http_gw_auth_introspect_t  *introspect;
     ngx_uint_t                  algs;        /* bit per alg; 0: the keys' */
@@ -168,6 +170,8 @@ typedef struct {
 
 /* a decoded, not yet trusted, JWS compact token */
 typedef struct {
+    ngx_str_t                   header_b64;
+    ngx_str_t                   payload_b64;
     ngx_str_t                   header_json;
     ngx_str_t                   payload_json;
     ngx_str_t                   signing_input;
@@ -198,8 +202,10 @@ typedef struct {
     ngx_str_t                   missing_scope;
     json_t                     *header;      /* parsed on first use */
     json_t                     *payload;
-    ngx_str_t                   header_json;
+    ngx_str_t                   header_json; /* decoded on first use */
     ngx_str_t                   payload_json;
+    ngx_str_t                   header_b64;
+    ngx_str_t                   payload_b64;
 } ngx_http_gw_auth_ctx_t;
 
 
@@ -215,6 +221,8 @@ ngx_int_t ngx_http_gw_jwt_json_depth(u_char *p, size_t len,
     ngx_uint_t max);
 ngx_int_t ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
     size_t max_size, ngx_http_gw_jwt_t *jwt, char **err);
+ngx_int_t ngx_http_gw_jwt_decode_parts(ngx_pool_t *pool,
+    ngx_http_gw_jwt_t *jwt, char **err);
 ngx_int_t ngx_http_gw_jwt_parse_header(ngx_http_gw_jwt_t *jwt,
     ngx_uint_t max_depth, char **err);
 ngx_int_t ngx_http_gw_jwt_parse_payload(ngx_http_gw_jwt_t *jwt,
@@ -274,6 +282,8 @@ ngx_http_gw_auth_ctx_t *ngx_http_gw_auth_authenticate(ngx_http_request_t *r,
     ngx_uint_t can_wait);
 ngx_int_t ngx_http_gw_auth_identity(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx);
+ngx_int_t ngx_http_gw_auth_ctx_json(ngx_pool_t *pool,
+    ngx_http_gw_auth_ctx_t *ctx);
 
 /* ngx_http_gw_auth_remote.c: subrequests to the identity provider */
 ngx_int_t ngx_http_gw_auth_jwks_keys(ngx_http_request_t *r,

@@ -199,8 +199,8 @@ ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
     u_char  *dot1, *dot2, *last;
 
     /*
-     * The header and payload are decoded; the signature is only split
-     * off: a token found in the verified-token cache never needs it.
+     * Only split: a token found in the verified-token cache never needs
+     * its parts decoded (ngx_http_gw_jwt_decode_parts()).
      */
 
     ngx_memzero(jwt, sizeof(ngx_http_gw_jwt_t));
@@ -212,14 +212,16 @@ ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
 
     last = p + len;
 
-    dot1 = ngx_strlchr(p, last, '.');
+    /* memchr(): libc's is vectorized, ngx_strlchr() goes byte by byte */
+
+    dot1 = memchr(p, '.', len);
     if (dot1 == NULL) {
         *err = "malformed token";
         return NGX_ERROR;
     }
 
-    dot2 = ngx_strlchr(dot1 + 1, last, '.');
-    if (dot2 == NULL || ngx_strlchr(dot2 + 1, last, '.') != NULL) {
+    dot2 = memchr(dot1 + 1, '.', last - dot1 - 1);
+    if (dot2 == NULL || memchr(dot2 + 1, '.', last - dot2 - 1) != NULL) {
         *err = "malformed token";
         return NGX_ERROR;
     }
@@ -235,9 +237,25 @@ ngx_http_gw_jwt_split(ngx_pool_t *pool, u_char *p, size_t len,
     jwt->signature_b64.data = dot2 + 1;
     jwt->signature_b64.len = last - dot2 - 1;
 
-    if (ngx_http_gw_jwt_b64url_decode(pool, p, dot1 - p, &jwt->header_json)
+    jwt->header_b64.data = p;
+    jwt->header_b64.len = dot1 - p;
+
+    jwt->payload_b64.data = dot1 + 1;
+    jwt->payload_b64.len = dot2 - dot1 - 1;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_jwt_decode_parts(ngx_pool_t *pool, ngx_http_gw_jwt_t *jwt,
+    char **err)
+{
+    if (ngx_http_gw_jwt_b64url_decode(pool, jwt->header_b64.data,
+                                      jwt->header_b64.len, &jwt->header_json)
         != NGX_OK
-        || ngx_http_gw_jwt_b64url_decode(pool, dot1 + 1, dot2 - dot1 - 1,
+        || ngx_http_gw_jwt_b64url_decode(pool, jwt->payload_b64.data,
+                                         jwt->payload_b64.len,
                                          &jwt->payload_json)
            != NGX_OK)
     {
@@ -315,6 +333,7 @@ ngx_http_gw_jwt_decode(ngx_pool_t *pool, u_char *p, size_t len,
     /* the whole of a token, as a fuzzer would want it */
 
     if (ngx_http_gw_jwt_split(pool, p, len, max_size, jwt, err) != NGX_OK
+        || ngx_http_gw_jwt_decode_parts(pool, jwt, err) != NGX_OK
         || ngx_http_gw_jwt_decode_signature(pool, jwt, err) != NGX_OK
         || ngx_http_gw_jwt_parse_header(jwt, max_depth, err) != NGX_OK
         || ngx_http_gw_jwt_parse_payload(jwt, max_depth, err) != NGX_OK)

@@ -28,6 +28,8 @@ static u_char *ngx_http_gw_auth_quote(u_char *p, ngx_str_t *s);
 static ngx_int_t ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
     ngx_uint_t can_wait);
+static ngx_int_t ngx_http_gw_auth_jwt_decode(ngx_pool_t *pool,
+    ngx_http_gw_auth_ctx_t *ctx, ngx_http_gw_jwt_t *jwt, char **err);
 static ngx_int_t ngx_http_gw_auth_identity_pack(ngx_pool_t *pool,
     ngx_http_gw_auth_ctx_t *ctx, ngx_str_t *out);
 static ngx_int_t ngx_http_gw_auth_identity_unpack(ngx_http_gw_auth_ctx_t *ctx,
@@ -45,11 +47,14 @@ static void ngx_http_gw_auth_fingerprint(ngx_str_t *token, u_char *out);
 static void ngx_http_gw_auth_ctx_cleanup(void *data);
 
 static void ngx_http_gw_auth_md_cleanup(void *data);
+static void ngx_http_gw_auth_md_ctx_cleanup(void *data);
 static void *ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_gw_auth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_gw_auth_policy_fingerprint(
+    ngx_http_gw_auth_loc_conf_t *alcf);
+static ngx_int_t ngx_http_gw_auth_hash_prefix(ngx_conf_t *cf,
     ngx_http_gw_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_gw_auth_init(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_gw_auth_add_zone(ngx_conf_t *cf,
@@ -628,10 +633,16 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         goto failed;
     }
 
-    ctx->header_json = jwt.header_json;
-    ctx->payload_json = jwt.payload_json;
+    ctx->header_b64 = jwt.header_b64;
+    ctx->payload_b64 = jwt.payload_b64;
+    ngx_str_null(&ctx->header_json);
+    ngx_str_null(&ctx->payload_json);
 
     if (url) {
+        if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
+            goto failed;
+        }
+
         rc = ngx_http_gw_auth_jwks_keys(r, alcf, ctx, can_wait, 0);
         if (rc != NGX_OK) {
             return rc;
@@ -651,26 +662,34 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
          * then (unless a variable asks for them).
          */
 
-        md = EVP_MD_CTX_new();
-        if (md == NULL) {
+        md = amcf->md;
+
+        if (alcf->hash_prefix) {
+            if (EVP_MD_CTX_copy_ex(md, alcf->hash_prefix) != 1) {
+                return NGX_ERROR;
+            }
+
+        } else if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
+                   || EVP_DigestUpdate(md, alcf->keys_fp,
+                                       sizeof(alcf->keys_fp))
+                      != 1
+                   || (url && url->keys
+                       && EVP_DigestUpdate(md, url->fp, sizeof(url->fp))
+                          != 1)
+                   || EVP_DigestUpdate(md, alcf->policy_fp,
+                                       sizeof(alcf->policy_fp))
+                      != 1
+                   || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs))
+                      != 1)
+        {
             return NGX_ERROR;
         }
 
-        if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
-            || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp)) != 1
-            || (url && url->keys
-                && EVP_DigestUpdate(md, url->fp, sizeof(url->fp)) != 1)
-            || EVP_DigestUpdate(md, alcf->policy_fp, sizeof(alcf->policy_fp))
-               != 1
-            || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs)) != 1
-            || EVP_DigestUpdate(md, token.data, token.len) != 1
+        if (EVP_DigestUpdate(md, token.data, token.len) != 1
             || EVP_DigestFinal_ex(md, hash, &n) != 1)
         {
-            EVP_MD_CTX_free(md);
             return NGX_ERROR;
         }
-
-        EVP_MD_CTX_free(md);
 
         rc = ngx_http_gw_auth_cache_get_blob(zone, hash, r->pool, &blob);
 
@@ -687,7 +706,15 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
             return NGX_OK;
         }
 
+        if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
+            goto failed;
+        }
+
         ctx->cache = 1;
+    }
+
+    if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
+        goto failed;
     }
 
     if (ngx_http_gw_jwt_parse_header(&jwt, alcf->max_depth, &err) != NGX_OK)
@@ -838,6 +865,46 @@ failed:
                   "gw_auth: token %s rejected: %V", fp, &desc);
 
     return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_jwt_decode(ngx_pool_t *pool, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_http_gw_jwt_t *jwt, char **err)
+{
+    if (jwt->header_json.data) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_gw_jwt_decode_parts(pool, jwt, err) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->header_json = jwt->header_json;
+    ctx->payload_json = jwt->payload_json;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_auth_ctx_json(ngx_pool_t *pool, ngx_http_gw_auth_ctx_t *ctx)
+{
+    char               *err;
+    ngx_http_gw_jwt_t   jwt;
+
+    /* a cached token's parts were not decoded: they are now */
+
+    if (ctx->header_json.data || ctx->header_b64.len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&jwt, sizeof(ngx_http_gw_jwt_t));
+
+    jwt.header_b64 = ctx->header_b64;
+    jwt.payload_b64 = ctx->payload_b64;
+
+    return ngx_http_gw_auth_jwt_decode(pool, ctx, &jwt, &err);
 }
 
 
@@ -1252,6 +1319,13 @@ ngx_http_gw_auth_md_cleanup(void *data)
 }
 
 
+static void
+ngx_http_gw_auth_md_ctx_cleanup(void *data)
+{
+    EVP_MD_CTX_free(data);
+}
+
+
 static void *
 ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf)
 {
@@ -1286,6 +1360,22 @@ ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf)
     cln->handler = ngx_http_gw_auth_md_cleanup;
     cln->data = amcf->sha256;
 
+    /* one digest context per process: no malloc() per cached token */
+
+    amcf->md = EVP_MD_CTX_new();
+    if (amcf->md == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        EVP_MD_CTX_free(amcf->md);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_gw_auth_md_ctx_cleanup;
+    cln->data = amcf->md;
+
     return amcf;
 }
 
@@ -1304,6 +1394,7 @@ ngx_http_gw_auth_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     alcf->keys_fp = { 0 };
+     *     alcf->hash_prefix = NULL;
      *     alcf->consumer_claim = { 0, NULL };
      *     alcf->plan_claim = { 0, NULL };
      *     alcf->realm = { 0, NULL };
@@ -1377,6 +1468,14 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (ngx_http_gw_auth_policy_fingerprint(conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->methods & NGX_HTTP_GW_AUTH_JWT)
+        && conf->cache_ttl
+        && conf->jwks_url == NULL
+        && ngx_http_gw_auth_hash_prefix(cf, conf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -1483,6 +1582,48 @@ ngx_http_gw_auth_policy_fingerprint(ngx_http_gw_auth_loc_conf_t *alcf)
     EVP_MD_CTX_free(md);
 
     return ok ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_hash_prefix(ngx_conf_t *cf, ngx_http_gw_auth_loc_conf_t *alcf)
+{
+    EVP_MD_CTX                    *md;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_gw_auth_main_conf_t  *amcf;
+
+    /*
+     * Without a JWKS URL the verified-token hash starts with 72 fixed
+     * bytes: hashed once here, a cache lookup copies the state.
+     */
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_auth_module);
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        EVP_MD_CTX_free(md);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_gw_auth_md_ctx_cleanup;
+    cln->data = md;
+
+    if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
+        || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp)) != 1
+        || EVP_DigestUpdate(md, alcf->policy_fp, sizeof(alcf->policy_fp)) != 1
+        || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs)) != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    alcf->hash_prefix = md;
+
+    return NGX_OK;
 }
 
 

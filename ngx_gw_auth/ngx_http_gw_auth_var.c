@@ -224,6 +224,10 @@ ngx_http_gw_auth_variable(ngx_http_request_t *r,
 
         default: /* NGX_HTTP_GW_AUTH_VAR_CLAIMS */
             if (ctx->method != NGX_HTTP_GW_AUTH_APIKEY) {
+                if (ngx_http_gw_auth_ctx_json(r->pool, ctx) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
                 s = ctx->payload_json;
             }
 
@@ -295,6 +299,10 @@ ngx_http_gw_auth_json_variable(ngx_http_request_t *r,
             && ctx->result != NGX_HTTP_GW_AUTH_RESULT_DENIED))
     {
         return NGX_OK;
+    }
+
+    if (ngx_http_gw_auth_ctx_json(r->pool, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (name->len > sizeof("gw_jwt_claim_") - 1
