@@ -127,10 +127,6 @@ my $second = second_nginx_start(<<"HTTP");
     gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=100ms;
     server {
         listen 127.0.0.1:\$SECOND_PORT;
-        location = /t {
-            gw_quota 20/day key=everyone name=q;
-            return 200 "ok\\n";
-        }
         location = /c {
             gw_quota 20/day key=everyone name=q;
             echo ok;
