@@ -25,6 +25,10 @@
 
 #define NGX_HTTP_GW_AUTH_HASH_LEN       32
 
+/* the worker's front of the token cache: slots, and bytes a slot holds */
+#define NGX_HTTP_GW_AUTH_LOCAL_SLOTS    1024
+#define NGX_HTTP_GW_AUTH_LOCAL_MAX      4096
+
 #define NGX_HTTP_GW_AUTH_HMAC           1
 #define NGX_HTTP_GW_AUTH_RSA            2
 #define NGX_HTTP_GW_AUTH_PSS            3
@@ -132,8 +136,18 @@ typedef struct {
 } ngx_http_gw_auth_introspect_t;
 
 
+typedef struct ngx_http_gw_auth_local_slot_s  ngx_http_gw_auth_local_slot_t;
+
+typedef struct {
+    ngx_http_gw_auth_local_slot_t  *slots;
+    ngx_uint_t                  mask;
+} ngx_http_gw_auth_local_t;
+
+
 typedef struct {
     ngx_shm_zone_t             *zone;
+    ngx_uint_t                  local_slots; /* per worker, a power of 2 */
+    ngx_http_gw_auth_local_t   *local;       /* this worker's, or NULL */
     EVP_MD                     *sha256;      /* fetched once */
     EVP_MD_CTX                 *md;          /* reused by the token hash */
     ngx_uint_t                  jwt;         /* some location has keys */
@@ -146,6 +160,7 @@ typedef struct {
     u_char                      keys_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
     u_char                      policy_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
     EVP_MD_CTX                 *hash_prefix; /* the fixed start, hashed */
+    u_char                      local_fp[NGX_HTTP_GW_AUTH_HASH_LEN];
     ngx_http_gw_auth_jwks_url_t    *jwks_url;
     ngx_http_gw_auth_introspect_t  *introspect;
     ngx_uint_t                  algs;        /* bit per alg; 0: the keys' */
@@ -267,6 +282,16 @@ ngx_int_t ngx_http_gw_auth_cache_put_blob(ngx_shm_zone_t *zone, u_char *hash,
     ngx_http_gw_auth_blob_t *blob);
 ngx_int_t ngx_http_gw_auth_cache_claim_aux(ngx_shm_zone_t *zone, u_char *hash,
     time_t now, time_t interval);
+
+/* ngx_http_gw_auth_local.c: the worker's front of the token cache */
+ngx_int_t ngx_http_gw_auth_local_init(ngx_cycle_t *cycle,
+    ngx_http_gw_auth_main_conf_t *amcf);
+ngx_int_t ngx_http_gw_auth_local_get(ngx_http_gw_auth_local_t *local,
+    u_char *policy, u_char *keys, ngx_str_t *token, time_t now,
+    ngx_pool_t *pool, ngx_str_t *identity);
+void ngx_http_gw_auth_local_put(ngx_http_gw_auth_local_t *local,
+    u_char *policy, u_char *keys, ngx_str_t *token, time_t expires,
+    ngx_str_t *identity);
 
 /* ngx_http_gw_auth_apikey.c */
 char *ngx_http_gw_auth_apikey_load(ngx_conf_t *cf,

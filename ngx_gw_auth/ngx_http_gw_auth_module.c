@@ -54,6 +54,9 @@ static char *ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_gw_auth_policy_fingerprint(
     ngx_http_gw_auth_loc_conf_t *alcf);
+static ngx_int_t ngx_http_gw_auth_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_gw_auth_local_fingerprint(ngx_conf_t *cf,
+    ngx_http_gw_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_gw_auth_hash_prefix(ngx_conf_t *cf,
     ngx_http_gw_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_gw_auth_init(ngx_conf_t *cf);
@@ -64,6 +67,8 @@ static char *ngx_http_gw_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_auth_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_gw_auth_zone_local(ngx_conf_t *cf,
+    ngx_http_gw_auth_main_conf_t *amcf, ngx_str_t *value);
 static char *ngx_http_gw_auth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_auth_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -107,7 +112,7 @@ static ngx_command_t  ngx_http_gw_auth_commands[] = {
       NULL },
 
     { ngx_string("gw_auth_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_gw_auth_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -279,7 +284,7 @@ ngx_module_t  ngx_http_gw_auth_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_gw_auth_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -587,10 +592,11 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     char                          *err;
     u_char                         fp[13];
     u_char                         hash[NGX_HTTP_GW_AUTH_HASH_LEN];
+    u_char                        *keys_fp;
     time_t                         now;
     json_t                        *v;
     ngx_int_t                      rc;
-    ngx_str_t                      token, desc, kid;
+    ngx_str_t                      token, desc, kid, identity;
     ngx_uint_t                     candidates;
     unsigned int                   n;
     EVP_MD_CTX                    *md;
@@ -651,6 +657,27 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
 
     amcf = ngx_http_get_module_main_conf(r, ngx_http_gw_auth_module);
     zone = alcf->cache_ttl ? amcf->zone : NULL;
+    keys_fp = (url && url->keys) ? url->fp : alcf->local_fp;
+
+    if (zone && amcf->local) {
+
+        /* this worker verified these very bytes here, and not long ago */
+
+        rc = ngx_http_gw_auth_local_get(amcf->local, alcf->local_fp, keys_fp,
+                                        &token, now, r->pool, &identity);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK
+            && ngx_http_gw_auth_identity_unpack(ctx, &identity) == NGX_OK)
+        {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "gw_auth: worker token cache hit");
+            ctx->cache = 2;
+            return NGX_OK;
+        }
+    }
 
     if (zone) {
 
@@ -702,6 +729,13 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "gw_auth: verified-token cache hit");
+
+            if (amcf->local) {
+                ngx_http_gw_auth_local_put(amcf->local, alcf->local_fp,
+                                           keys_fp, &token, blob.expires,
+                                           &blob.data);
+            }
+
             ctx->cache = 2;
             return NGX_OK;
         }
@@ -845,6 +879,12 @@ verified:
                == NGX_OK)
         {
             (void) ngx_http_gw_auth_cache_put_blob(zone, hash, &blob);
+
+            if (amcf->local) {
+                ngx_http_gw_auth_local_put(amcf->local, alcf->local_fp,
+                                           keys_fp, &token, blob.expires,
+                                           &blob.data);
+            }
         }
     }
 
@@ -1341,8 +1381,11 @@ ngx_http_gw_auth_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     amcf->zone = NULL;
+     *     amcf->local = NULL;
      *     amcf->jwt = 0;
      */
+
+    amcf->local_slots = NGX_HTTP_GW_AUTH_LOCAL_SLOTS;
 
     /* an explicit fetch spares OpenSSL 3 a lookup on every request */
 
@@ -1475,6 +1518,13 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         && conf->cache_ttl
         && conf->jwks_url == NULL
         && ngx_http_gw_auth_hash_prefix(cf, conf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->methods & NGX_HTTP_GW_AUTH_JWT)
+        && conf->cache_ttl
+        && ngx_http_gw_auth_local_fingerprint(cf, conf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -1627,6 +1677,55 @@ ngx_http_gw_auth_hash_prefix(ngx_conf_t *cf, ngx_http_gw_auth_loc_conf_t *alcf)
 }
 
 
+static ngx_int_t
+ngx_http_gw_auth_local_fingerprint(ngx_conf_t *cf,
+    ngx_http_gw_auth_loc_conf_t *alcf)
+{
+    int                            ok;
+    unsigned int                   n;
+    EVP_MD_CTX                    *md;
+    ngx_http_gw_auth_main_conf_t  *amcf;
+
+    /*
+     * What a worker's cached token was verified against: the key sets,
+     * the checks and the algorithms, as the shared cache's hash covers
+     * them (a JWKS URL's current keys are compared apart).
+     */
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_auth_module);
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    ok = EVP_DigestInit_ex(md, amcf->sha256, NULL)
+         && EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp))
+         && EVP_DigestUpdate(md, alcf->policy_fp, sizeof(alcf->policy_fp))
+         && EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs))
+         && EVP_DigestFinal_ex(md, alcf->local_fp, &n);
+
+    EVP_MD_CTX_free(md);
+
+    return ok ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gw_auth_main_conf_t  *amcf;
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_gw_auth_module);
+    if (amcf == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_gw_auth_local_init(cycle, amcf);
+}
+
+
 static ngx_shm_zone_t *
 ngx_http_gw_auth_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size)
 {
@@ -1764,12 +1863,56 @@ ngx_http_gw_auth_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (cf->args->nelts == 4) {
+        if (ngx_http_gw_auth_zone_local(cf, amcf, &value[3]) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     amcf->zone = ngx_http_gw_auth_add_zone(cf, &value[1], size);
     if (amcf->zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_zone_local(ngx_conf_t *cf,
+    ngx_http_gw_auth_main_conf_t *amcf, ngx_str_t *value)
+{
+    ngx_int_t   n;
+    ngx_uint_t  slots;
+
+    if (value->len <= sizeof("worker_cache=") - 1
+        || ngx_strncmp(value->data, "worker_cache=",
+                       sizeof("worker_cache=") - 1)
+           != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", value);
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(value->data + sizeof("worker_cache=") - 1,
+                 value->len - (sizeof("worker_cache=") - 1));
+
+    if (n == NGX_ERROR || n > 1048576) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid gw_auth_zone worker_cache \"%V\"", value);
+        return NGX_ERROR;
+    }
+
+    /* a power of two, so that a slot is found with a mask */
+
+    for (slots = n ? 1 : 0; slots && slots < (ngx_uint_t) n; slots <<= 1) {
+        /* void */
+    }
+
+    amcf->local_slots = slots;
+
+    return NGX_OK;
 }
 
 

@@ -130,7 +130,7 @@ X-Cache: []
 
 === TEST 7: a full zone evicts the least recently used tokens
 --- http_config
-gw_auth_zone small size=32k;
+gw_auth_zone small size=32k worker_cache=0;
 --- config
 location /t {
     gw_auth jwt;

@@ -447,3 +447,43 @@ gw_auth_zone a size=1m;
 --- error_log
 "gw_auth_zone" directive is duplicate
 
+
+=== TEST 51: gw_auth_zone worker_cache that is not a number
+--- http_config
+gw_auth_zone tokens size=1m worker_cache=lots;
+--- config
+--- must_die
+--- error_log
+invalid gw_auth_zone worker_cache "worker_cache=lots"
+
+=== TEST 52: gw_auth_zone worker_cache above 1048576
+--- http_config
+gw_auth_zone tokens size=1m worker_cache=2000000;
+--- config
+--- must_die
+--- error_log
+invalid gw_auth_zone worker_cache "worker_cache=2000000"
+
+=== TEST 53: gw_auth_zone with an unknown third parameter
+--- http_config
+gw_auth_zone tokens size=1m workers=4;
+--- config
+--- must_die
+--- error_log
+invalid parameter "workers=4"
+
+=== TEST 54: gw_auth_zone with worker_cache=100 loads
+--- http_config
+gw_auth_zone tokens size=1m worker_cache=100;
+--- config
+location /t {
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    return 204;
+}
+--- request
+GET /t
+--- error_code: 204
+--- no_error_log
+[error]
+[emerg]
