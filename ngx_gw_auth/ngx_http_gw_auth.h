@@ -72,6 +72,13 @@ typedef struct {
 } ngx_http_gw_auth_key_t;
 
 
+/* gw_auth_consumer_claim, gw_auth_plan_claim */
+typedef struct {
+    ngx_str_t                   name;        /* as written; "": unset */
+    ngx_array_t                 path;        /* ngx_str_t, name split */
+} ngx_http_gw_auth_claim_name_t;
+
+
 typedef struct {
     ngx_str_t                   path;        /* "a.b.c" as written */
     ngx_array_t                 elts;        /* ngx_str_t, the path split */
@@ -174,8 +181,8 @@ typedef struct {
     ngx_uint_t                  max_depth;
     ngx_array_t                *claims;      /* rules */
     ngx_array_t                *scopes;      /* ngx_str_t */
-    ngx_str_t                   consumer_claim;
-    ngx_str_t                   plan_claim;
+    ngx_http_gw_auth_claim_name_t  consumer_claim;
+    ngx_http_gw_auth_claim_name_t  plan_claim;
     ngx_str_t                   realm;
     ngx_http_gw_auth_apikeys_t *apikeys;
     ngx_str_t                   apikey_header;

@@ -84,6 +84,12 @@ static char *ngx_http_gw_auth_time_param(ngx_conf_t *cf, ngx_str_t *value,
     size_t prefix, time_t *t);
 static char *ngx_http_gw_auth_jwt_algs(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_gw_auth_identity_claim(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_gw_auth_claim_path(ngx_str_t *name,
+    ngx_array_t *elts);
+static json_t *ngx_http_gw_auth_claim_get(json_t *payload,
+    ngx_http_gw_auth_claim_name_t *claim);
 static char *ngx_http_gw_auth_jwt_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_auth_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -225,14 +231,14 @@ static ngx_command_t  ngx_http_gw_auth_commands[] = {
 
     { ngx_string("gw_auth_consumer_claim"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_gw_auth_identity_claim,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_auth_loc_conf_t, consumer_claim),
       NULL },
 
     { ngx_string("gw_auth_plan_claim"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_gw_auth_identity_claim,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_auth_loc_conf_t, plan_claim),
       NULL },
@@ -1066,8 +1072,8 @@ ngx_http_gw_auth_identity(ngx_http_request_t *r,
 {
     json_t  *v;
 
-    if (alcf->consumer_claim.len) {
-        v = json_object_get(ctx->payload, (char *) alcf->consumer_claim.data);
+    if (alcf->consumer_claim.name.len) {
+        v = ngx_http_gw_auth_claim_get(ctx->payload, &alcf->consumer_claim);
 
     } else {
         v = json_object_get(ctx->payload, "sub");
@@ -1082,8 +1088,8 @@ ngx_http_gw_auth_identity(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (alcf->plan_claim.len) {
-        v = json_object_get(ctx->payload, (char *) alcf->plan_claim.data);
+    if (alcf->plan_claim.name.len) {
+        v = ngx_http_gw_auth_claim_get(ctx->payload, &alcf->plan_claim);
 
         if (v && !json_is_null(v)
             && ngx_http_gw_jwt_json_string(r->pool, v, &ctx->plan) != NGX_OK)
@@ -1093,6 +1099,24 @@ ngx_http_gw_auth_identity(ngx_http_request_t *r,
     }
 
     return ngx_http_gw_jwt_scopes(r->pool, ctx->payload, &ctx->scopes);
+}
+
+
+static json_t *
+ngx_http_gw_auth_claim_get(json_t *payload,
+    ngx_http_gw_auth_claim_name_t *claim)
+{
+    json_t  *v;
+
+    /* a claim named with dots ("https://example.com/plan") comes first */
+
+    v = json_object_get(payload, (char *) claim->name.data);
+
+    if (v == NULL && claim->path.nelts > 1) {
+        v = ngx_http_gw_jwt_lookup(payload, &claim->path);
+    }
+
+    return v;
 }
 
 
@@ -1438,8 +1462,8 @@ ngx_http_gw_auth_create_loc_conf(ngx_conf_t *cf)
      *
      *     alcf->keys_fp = { 0 };
      *     alcf->hash_prefix = NULL;
-     *     alcf->consumer_claim = { 0, NULL };
-     *     alcf->plan_claim = { 0, NULL };
+     *     alcf->consumer_claim = { { 0, NULL }, ... };
+     *     alcf->plan_claim = { { 0, NULL }, ... };
      *     alcf->realm = { 0, NULL };
      *     alcf->apikey_header = { 0, NULL };
      *     alcf->apikey_query = { 0, NULL };
@@ -1494,8 +1518,13 @@ ngx_http_gw_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 16);
     ngx_conf_merge_ptr_value(conf->claims, prev->claims, NULL);
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
-    ngx_conf_merge_str_value(conf->consumer_claim, prev->consumer_claim, "");
-    ngx_conf_merge_str_value(conf->plan_claim, prev->plan_claim, "");
+    if (conf->consumer_claim.name.data == NULL) {
+        conf->consumer_claim = prev->consumer_claim;
+    }
+
+    if (conf->plan_claim.name.data == NULL) {
+        conf->plan_claim = prev->plan_claim;
+    }
     ngx_conf_merge_str_value(conf->realm, prev->realm, "api");
     ngx_conf_merge_ptr_value(conf->apikeys, prev->apikeys, NULL);
     ngx_conf_merge_ptr_value(conf->jwks_url, prev->jwks_url, NULL);
@@ -1584,10 +1613,11 @@ ngx_http_gw_auth_policy_fingerprint(ngx_http_gw_auth_loc_conf_t *alcf)
 
     ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL)
          && EVP_DigestUpdate(md, nums, sizeof(nums))
-         && EVP_DigestUpdate(md, alcf->consumer_claim.data,
-                             alcf->consumer_claim.len)
+         && EVP_DigestUpdate(md, alcf->consumer_claim.name.data,
+                             alcf->consumer_claim.name.len)
          && EVP_DigestUpdate(md, &sep, 1)
-         && EVP_DigestUpdate(md, alcf->plan_claim.data, alcf->plan_claim.len)
+         && EVP_DigestUpdate(md, alcf->plan_claim.name.data,
+                             alcf->plan_claim.name.len)
          && EVP_DigestUpdate(md, &sep, 1);
 
     lists[0] = alcf->issuers;
@@ -2313,12 +2343,93 @@ ngx_http_gw_auth_jwt_algs(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_gw_auth_identity_claim(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t                       rc;
+    ngx_str_t                      *value;
+    ngx_http_gw_auth_claim_name_t  *claim;
+
+    /* gw_auth_consumer_claim, gw_auth_plan_claim: a name or an a.b path */
+
+    claim = (ngx_http_gw_auth_claim_name_t *) (p + cmd->offset);
+
+    if (claim->name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_array_init(&claim->path, cf->pool, 2, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    rc = ngx_http_gw_auth_claim_path(&value[1], &claim->path);
+
+    if (rc == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid %V \"%V\"", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    claim->name = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_claim_path(ngx_str_t *name, ngx_array_t *elts)
+{
+    u_char     *p, *last, *start;
+    ngx_str_t  *s;
+
+    /* "a.b.c": the names one level down each; none of them empty */
+
+    p = name->data;
+    last = p + name->len;
+
+    while (p <= last) {
+        start = p;
+
+        while (p < last && *p != '.') {
+            p++;
+        }
+
+        if (p == start) {
+            return NGX_DECLINED;
+        }
+
+        s = ngx_array_push(elts);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        s->data = start;
+        s->len = p - start;
+
+        p++;
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
 ngx_http_gw_auth_jwt_claim(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gw_auth_loc_conf_t *alcf = conf;
 
-    u_char                         *p, *last, *start;
     double                          n;
+    ngx_int_t                       rv;
     ngx_str_t                      *value, *s;
     ngx_uint_t                      i, nvalues;
     ngx_regex_compile_t             rc;
@@ -2363,31 +2474,16 @@ ngx_http_gw_auth_jwt_claim(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    p = value[1].data;
-    last = p + value[1].len;
+    rv = ngx_http_gw_auth_claim_path(&value[1], &rule->elts);
 
-    while (p <= last) {
-        start = p;
+    if (rv == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
 
-        while (p < last && *p != '.') {
-            p++;
-        }
-
-        if (p == start) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid claim path \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        s = ngx_array_push(&rule->elts);
-        if (s == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        s->data = start;
-        s->len = p - start;
-
-        p++;
+    if (rv == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid claim path \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     for (i = 1; ops[i].len; i++) {

@@ -487,3 +487,24 @@ GET /t
 --- no_error_log
 [error]
 [emerg]
+
+=== TEST 55: gw_auth_consumer_claim with an empty path step
+--- config
+location /t { gw_auth_consumer_claim client..id; }
+--- must_die
+--- error_log
+invalid gw_auth_consumer_claim "client..id"
+
+=== TEST 56: gw_auth_plan_claim ending with a dot
+--- config
+location /t { gw_auth_plan_claim account.; }
+--- must_die
+--- error_log
+invalid gw_auth_plan_claim "account."
+
+=== TEST 57: duplicate gw_auth_consumer_claim
+--- config
+location /t { gw_auth_consumer_claim a; gw_auth_consumer_claim b; }
+--- must_die
+--- error_log
+"gw_auth_consumer_claim" directive is duplicate

@@ -504,3 +504,40 @@ location /t {
 [200, 429, 200, 401]
 --- response_body_like eval
 ["^c=alice", "429", "^c=bob", "authentication required"]
+
+=== TEST 25: consumer and plan claims may be nested paths or dotted names
+--- config
+location /t {
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    gw_auth_consumer_claim client.id;
+    gw_auth_plan_claim https://example.com/plan;
+    proxy_set_header X-C $gw_auth_consumer;
+    proxy_set_header X-V $gw_auth_plan;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /t2 {
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    gw_auth_consumer_claim client.id;
+    gw_auth_plan_claim account.billing.tier;
+    proxy_set_header X-C $gw_auth_consumer;
+    proxy_set_header X-V $gw_auth_plan;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+--- request eval
+["GET /t", "GET /t", "GET /t2", "GET /t2"]
+--- more_headers eval
+[main::hs({ sub => 'u1', client => { id => 'svc-9' },
+            'https://example.com/plan' => 'gold' }),
+ main::hs({ sub => 'u2', 'client.id' => 'flat-1', client => { id => 'x' } }),
+ main::hs({ sub => 'u3', client => { id => 7 },
+            account => { billing => { tier => 'silver' } } }),
+ main::hs({ sub => 'u4', client => 'not-an-object',
+            account => { billing => {} } })]
+--- response_body eval
+["c=svc-9|gold\n", "c=flat-1|\n", "c=7|silver\n", "c=|\n"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
