@@ -31,6 +31,8 @@ sub random_text {
     my $p = int(rand(length($s) + 1));
     my @ins = (',', ']', '}', '[', '{', ':', ' ', '"', "\x00", 'x', "\n");
     return substr($s, 0, $p) . $ins[rand @ins] . substr($s, $p) if $r < 0.8;
+    # a deletion: of the character at $p, if there is one
+    return $s if $p >= length($s);
     return substr($s, 0, $p) . substr($s, $p + 1);
 }
 
