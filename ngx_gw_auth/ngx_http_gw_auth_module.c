@@ -28,6 +28,20 @@ static u_char *ngx_http_gw_auth_quote(u_char *p, ngx_str_t *s);
 static ngx_int_t ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
     ngx_uint_t can_wait);
+static u_char *ngx_http_gw_auth_jwt_keys_fp(
+    ngx_http_gw_auth_loc_conf_t *alcf);
+static ngx_int_t ngx_http_gw_auth_jwt_cached(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_str_t *token, time_t now, u_char *hash);
+static ngx_int_t ngx_http_gw_auth_jwt_hash(ngx_http_gw_auth_main_conf_t *amcf,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_str_t *token, u_char *hash);
+static ngx_int_t ngx_http_gw_auth_jwt_check(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_http_gw_jwt_t *jwt, ngx_uint_t can_wait, time_t now, char **err,
+    ngx_str_t *desc);
+static void ngx_http_gw_auth_jwt_store(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_str_t *token, time_t now, u_char *hash);
 static ngx_int_t ngx_http_gw_auth_jwt_decode(ngx_pool_t *pool,
     ngx_http_gw_auth_ctx_t *ctx, ngx_http_gw_jwt_t *jwt, char **err);
 static ngx_int_t ngx_http_gw_auth_identity_pack(ngx_pool_t *pool,
@@ -598,19 +612,11 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     char                          *err;
     u_char                         fp[13];
     u_char                         hash[NGX_HTTP_GW_AUTH_HASH_LEN];
-    u_char                        *keys_fp;
     time_t                         now;
-    json_t                        *v;
     ngx_int_t                      rc;
-    ngx_str_t                      token, desc, kid, identity;
-    ngx_uint_t                     candidates;
-    unsigned int                   n;
-    EVP_MD_CTX                    *md;
+    ngx_str_t                      token, desc;
     ngx_shm_zone_t                *zone;
     ngx_http_gw_jwt_t              jwt;
-    ngx_http_gw_auth_blob_t        blob;
-    ngx_http_gw_auth_alg_t        *alg;
-    ngx_http_gw_auth_jwks_url_t   *url;
     ngx_http_gw_auth_main_conf_t  *amcf;
 
     rc = ngx_http_gw_auth_jwt_token(r, alcf, &token);
@@ -623,7 +629,6 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
 
     now = ngx_time();
     err = NULL;
-    url = alcf->jwks_url;
     ngx_str_null(&desc);
 
     /* a second run, after a subrequest: the first run's JSON goes */
@@ -650,7 +655,7 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
     ngx_str_null(&ctx->header_json);
     ngx_str_null(&ctx->payload_json);
 
-    if (url) {
+    if (alcf->jwks_url) {
         if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
             goto failed;
         }
@@ -663,91 +668,11 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
 
     amcf = ngx_http_get_module_main_conf(r, ngx_http_gw_auth_module);
     zone = alcf->cache_ttl ? amcf->zone : NULL;
-    keys_fp = (url && url->keys) ? url->fp : alcf->local_fp;
-
-    if (zone && amcf->local) {
-
-        /* this worker verified these very bytes here, and not long ago */
-
-        rc = ngx_http_gw_auth_local_get(amcf->local, alcf->local_fp, keys_fp,
-                                        &token, now, r->pool, &identity);
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc == NGX_OK
-            && ngx_http_gw_auth_identity_unpack(ctx, &identity) == NGX_OK)
-        {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "gw_auth: worker token cache hit");
-            ctx->cache = 2;
-            return NGX_OK;
-        }
-    }
 
     if (zone) {
-
-        /*
-         * The hash covers the key sets, the algorithm allowlist and the
-         * location's checks: a hit means this very token passed them all
-         * here, and only exp can have changed since, which the entry's
-         * expiry covers.  Neither the header nor the payload is parsed
-         * then (unless a variable asks for them).
-         */
-
-        md = amcf->md;
-
-        if (alcf->hash_prefix) {
-            if (EVP_MD_CTX_copy_ex(md, alcf->hash_prefix) != 1) {
-                return NGX_ERROR;
-            }
-
-        } else if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
-                   || EVP_DigestUpdate(md, alcf->keys_fp,
-                                       sizeof(alcf->keys_fp))
-                      != 1
-                   || (url && url->keys
-                       && EVP_DigestUpdate(md, url->fp, sizeof(url->fp))
-                          != 1)
-                   || EVP_DigestUpdate(md, alcf->policy_fp,
-                                       sizeof(alcf->policy_fp))
-                      != 1
-                   || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs))
-                      != 1)
-        {
-            return NGX_ERROR;
-        }
-
-        if (EVP_DigestUpdate(md, token.data, token.len) != 1
-            || EVP_DigestFinal_ex(md, hash, &n) != 1)
-        {
-            return NGX_ERROR;
-        }
-
-        rc = ngx_http_gw_auth_cache_get_blob(zone, hash, r->pool, &blob);
-
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc == NGX_OK && blob.expires > now
-            && ngx_http_gw_auth_identity_unpack(ctx, &blob.data) == NGX_OK)
-        {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "gw_auth: verified-token cache hit");
-
-            if (amcf->local) {
-                ngx_http_gw_auth_local_put(amcf->local, alcf->local_fp,
-                                           keys_fp, &token, blob.expires,
-                                           &blob.data);
-            }
-
-            ctx->cache = 2;
-            return NGX_OK;
-        }
-
-        if (ngx_http_gw_auth_jwt_decode(r->pool, ctx, &jwt, &err) != NGX_OK) {
-            goto failed;
+        rc = ngx_http_gw_auth_jwt_cached(r, alcf, ctx, &token, now, hash);
+        if (rc != NGX_DECLINED) {
+            return rc;
         }
 
         ctx->cache = 1;
@@ -757,112 +682,15 @@ ngx_http_gw_auth_jwt(ngx_http_request_t *r,
         goto failed;
     }
 
-    if (ngx_http_gw_jwt_parse_header(&jwt, alcf->max_depth, &err) != NGX_OK)
-    {
+    rc = ngx_http_gw_auth_jwt_check(r, alcf, ctx, &jwt, can_wait, now, &err,
+                                    &desc);
+
+    if (rc == NGX_DECLINED) {
         goto failed;
-    }
-
-    ctx->header = jwt.header;
-
-    if (ngx_http_gw_jwt_parse_payload(&jwt, alcf->max_depth, &err) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    ctx->payload = jwt.payload;
-
-    v = json_object_get(jwt.header, "alg");
-    if (!json_is_string(v)) {
-        err = "missing alg";
-        goto failed;
-    }
-
-    alg = ngx_http_gw_auth_alg_by_name((u_char *) json_string_value(v),
-                                       json_string_length(v));
-
-    if (alg == NULL) {
-        err = "unsupported algorithm";
-        goto failed;
-    }
-
-    if (alcf->algs
-        && !(alcf->algs & ((ngx_uint_t) 1 << ngx_http_gw_auth_alg_index(alg))))
-    {
-        err = "algorithm not allowed";
-        goto failed;
-    }
-
-    if (jwt.signature_b64.len == 0) {
-        err = "missing signature";
-        goto failed;
-    }
-
-    /* RFC 7515, section 4.1.11: no extension is understood here */
-
-    if (json_object_get(jwt.header, "crit") != NULL) {
-        err = "unsupported critical header";
-        goto failed;
-    }
-
-    ngx_str_null(&kid);
-
-    v = json_object_get(jwt.header, "kid");
-    if (v) {
-        if (!json_is_string(v)) {
-            err = "invalid kid";
-            goto failed;
-        }
-
-        kid.data = (u_char *) json_string_value(v);
-        kid.len = json_string_length(v);
-    }
-
-    if (ngx_http_gw_jwt_decode_signature(r->pool, &jwt, &err) != NGX_OK) {
-        goto failed;
-    }
-
-    candidates = 0;
-
-    rc = ngx_http_gw_auth_jwt_verify(&jwt, alcf->keys, alg, &kid,
-                                     &candidates);
-
-    if (rc == NGX_DECLINED && url && url->keys) {
-        rc = ngx_http_gw_auth_jwt_verify(&jwt, url->keys, alg, &kid,
-                                         &candidates);
-    }
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (rc == NGX_OK) {
-        goto verified;
-    }
-
-    if (candidates == 0 && url) {
-
-        /* a key rotated in at the provider: re-fetch, rate-limited */
-
-        rc = ngx_http_gw_auth_jwks_keys(r, alcf, ctx, can_wait, 1);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    err = candidates ? "bad signature" : "unknown key";
-    goto failed;
-
-verified:
-
-    rc = ngx_http_gw_jwt_check_claims(alcf, jwt.payload, now,
-                                      alcf->require_exp, r->pool, &desc);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
     }
 
     if (rc != NGX_OK) {
-        goto failed;
+        return rc;
     }
 
     if (ngx_http_gw_auth_identity(r, alcf, ctx) != NGX_OK) {
@@ -870,28 +698,7 @@ verified:
     }
 
     if (zone) {
-        blob.expires = now + alcf->cache_ttl;
-        blob.aux = 0;
-
-        v = json_object_get(jwt.payload, "exp");
-        if (json_is_number(v)
-            && json_number_value(v) + alcf->leeway < (double) blob.expires)
-        {
-            blob.expires = (time_t) json_number_value(v) + alcf->leeway;
-        }
-
-        if (blob.expires > now
-            && ngx_http_gw_auth_identity_pack(r->pool, ctx, &blob.data)
-               == NGX_OK)
-        {
-            (void) ngx_http_gw_auth_cache_put_blob(zone, hash, &blob);
-
-            if (amcf->local) {
-                ngx_http_gw_auth_local_put(amcf->local, alcf->local_fp,
-                                           keys_fp, &token, blob.expires,
-                                           &blob.data);
-            }
-        }
+        ngx_http_gw_auth_jwt_store(r, alcf, ctx, &token, now, hash);
     }
 
     return NGX_OK;
@@ -911,6 +718,288 @@ failed:
                   "gw_auth: token %s rejected: %V", fp, &desc);
 
     return NGX_DECLINED;
+}
+
+
+static u_char *
+ngx_http_gw_auth_jwt_keys_fp(ngx_http_gw_auth_loc_conf_t *alcf)
+{
+    ngx_http_gw_auth_jwks_url_t  *url;
+
+    /* what the worker's cache compares: a JWKS URL's current keys */
+
+    url = alcf->jwks_url;
+
+    return (url && url->keys) ? url->fp : alcf->local_fp;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_jwt_cached(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_str_t *token, time_t now, u_char *hash)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      identity;
+    ngx_http_gw_auth_blob_t        blob;
+    ngx_http_gw_auth_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_gw_auth_module);
+
+    if (amcf->local) {
+
+        /* this worker verified these very bytes here, and not long ago */
+
+        rc = ngx_http_gw_auth_local_get(amcf->local, alcf->local_fp,
+                                        ngx_http_gw_auth_jwt_keys_fp(alcf),
+                                        token, now, r->pool, &identity);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK
+            && ngx_http_gw_auth_identity_unpack(ctx, &identity) == NGX_OK)
+        {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "gw_auth: worker token cache hit");
+            ctx->cache = 2;
+            return NGX_OK;
+        }
+    }
+
+    /*
+     * The hash covers the key sets, the algorithm allowlist and the
+     * location's checks: a hit means this very token passed them all
+     * here, and only exp can have changed since, which the entry's
+     * expiry covers.  Neither the header nor the payload is parsed
+     * then (unless a variable asks for them).
+     */
+
+    if (ngx_http_gw_auth_jwt_hash(amcf, alcf, token, hash) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_gw_auth_cache_get_blob(amcf->zone, hash, r->pool, &blob);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK
+        || blob.expires <= now
+        || ngx_http_gw_auth_identity_unpack(ctx, &blob.data) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "gw_auth: verified-token cache hit");
+
+    if (amcf->local) {
+        ngx_http_gw_auth_local_put(amcf->local, alcf->local_fp,
+                                   ngx_http_gw_auth_jwt_keys_fp(alcf),
+                                   token, blob.expires, &blob.data);
+    }
+
+    ctx->cache = 2;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_jwt_hash(ngx_http_gw_auth_main_conf_t *amcf,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_str_t *token, u_char *hash)
+{
+    unsigned int                  n;
+    EVP_MD_CTX                   *md;
+    ngx_http_gw_auth_jwks_url_t  *url;
+
+    md = amcf->md;
+    url = alcf->jwks_url;
+
+    if (alcf->hash_prefix) {
+        if (EVP_MD_CTX_copy_ex(md, alcf->hash_prefix) != 1) {
+            return NGX_ERROR;
+        }
+
+    } else if (EVP_DigestInit_ex(md, amcf->sha256, NULL) != 1
+               || EVP_DigestUpdate(md, alcf->keys_fp, sizeof(alcf->keys_fp))
+                  != 1
+               || (url && url->keys
+                   && EVP_DigestUpdate(md, url->fp, sizeof(url->fp)) != 1)
+               || EVP_DigestUpdate(md, alcf->policy_fp,
+                                   sizeof(alcf->policy_fp))
+                  != 1
+               || EVP_DigestUpdate(md, &alcf->algs, sizeof(alcf->algs)) != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    if (EVP_DigestUpdate(md, token->data, token->len) != 1
+        || EVP_DigestFinal_ex(md, hash, &n) != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_auth_jwt_check(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_http_gw_jwt_t *jwt, ngx_uint_t can_wait, time_t now, char **err,
+    ngx_str_t *desc)
+{
+    json_t                       *v;
+    ngx_int_t                     rc;
+    ngx_str_t                     kid;
+    ngx_uint_t                    candidates;
+    ngx_http_gw_auth_alg_t       *alg;
+    ngx_http_gw_auth_jwks_url_t  *url;
+
+    /* NGX_DECLINED: rejected, with *err or *desc saying why */
+
+    if (ngx_http_gw_jwt_parse_header(jwt, alcf->max_depth, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    ctx->header = jwt->header;
+
+    if (ngx_http_gw_jwt_parse_payload(jwt, alcf->max_depth, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    ctx->payload = jwt->payload;
+
+    v = json_object_get(jwt->header, "alg");
+    if (!json_is_string(v)) {
+        *err = "missing alg";
+        return NGX_DECLINED;
+    }
+
+    alg = ngx_http_gw_auth_alg_by_name((u_char *) json_string_value(v),
+                                       json_string_length(v));
+
+    if (alg == NULL) {
+        *err = "unsupported algorithm";
+        return NGX_DECLINED;
+    }
+
+    if (alcf->algs
+        && !(alcf->algs & ((ngx_uint_t) 1 << ngx_http_gw_auth_alg_index(alg))))
+    {
+        *err = "algorithm not allowed";
+        return NGX_DECLINED;
+    }
+
+    if (jwt->signature_b64.len == 0) {
+        *err = "missing signature";
+        return NGX_DECLINED;
+    }
+
+    /* RFC 7515, section 4.1.11: no extension is understood here */
+
+    if (json_object_get(jwt->header, "crit") != NULL) {
+        *err = "unsupported critical header";
+        return NGX_DECLINED;
+    }
+
+    ngx_str_null(&kid);
+
+    v = json_object_get(jwt->header, "kid");
+    if (v) {
+        if (!json_is_string(v)) {
+            *err = "invalid kid";
+            return NGX_DECLINED;
+        }
+
+        kid.data = (u_char *) json_string_value(v);
+        kid.len = json_string_length(v);
+    }
+
+    if (ngx_http_gw_jwt_decode_signature(r->pool, jwt, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    url = alcf->jwks_url;
+    candidates = 0;
+
+    rc = ngx_http_gw_auth_jwt_verify(jwt, alcf->keys, alg, &kid, &candidates);
+
+    if (rc == NGX_DECLINED && url && url->keys) {
+        rc = ngx_http_gw_auth_jwt_verify(jwt, url->keys, alg, &kid,
+                                         &candidates);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+
+        if (candidates == 0 && url) {
+
+            /* a key rotated in at the provider: re-fetch, rate-limited */
+
+            rc = ngx_http_gw_auth_jwks_keys(r, alcf, ctx, can_wait, 1);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        *err = candidates ? "bad signature" : "unknown key";
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_gw_jwt_check_claims(alcf, jwt->payload, now,
+                                      alcf->require_exp, r->pool, desc);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return (rc == NGX_OK) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_http_gw_auth_jwt_store(ngx_http_request_t *r,
+    ngx_http_gw_auth_loc_conf_t *alcf, ngx_http_gw_auth_ctx_t *ctx,
+    ngx_str_t *token, time_t now, u_char *hash)
+{
+    json_t                        *v;
+    ngx_http_gw_auth_blob_t        blob;
+    ngx_http_gw_auth_main_conf_t  *amcf;
+
+    /* cached until the earlier of the token's exp and the cache time */
+
+    blob.expires = now + alcf->cache_ttl;
+    blob.aux = 0;
+
+    v = json_object_get(ctx->payload, "exp");
+    if (json_is_number(v)
+        && json_number_value(v) + alcf->leeway < (double) blob.expires)
+    {
+        blob.expires = (time_t) json_number_value(v) + alcf->leeway;
+    }
+
+    if (blob.expires <= now
+        || ngx_http_gw_auth_identity_pack(r->pool, ctx, &blob.data) != NGX_OK)
+    {
+        return;
+    }
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_gw_auth_module);
+
+    (void) ngx_http_gw_auth_cache_put_blob(amcf->zone, hash, &blob);
+
+    if (amcf->local) {
+        ngx_http_gw_auth_local_put(amcf->local, alcf->local_fp,
+                                   ngx_http_gw_auth_jwt_keys_fp(alcf),
+                                   token, blob.expires, &blob.data);
+    }
 }
 
 
