@@ -25,6 +25,17 @@ typedef struct {
 } ngx_http_gw_metrics_ctx_t;
 
 
+static ngx_int_t ngx_http_gw_metrics_labels(ngx_http_request_t *r,
+    ngx_http_gw_metrics_loc_conf_t *mlcf, ngx_http_gw_metrics_ctx_t *ctx);
+static ngx_uint_t ngx_http_gw_metrics_status(ngx_http_request_t *r);
+static void ngx_http_gw_metrics_route(ngx_http_request_t *r,
+    ngx_http_gw_metrics_ctx_t *ctx, ngx_uint_t status);
+static void ngx_http_gw_metrics_requests(ngx_http_request_t *r,
+    ngx_http_gw_metrics_ctx_t *ctx, ngx_uint_t status);
+static void ngx_http_gw_metrics_outcomes(ngx_http_request_t *r,
+    ngx_http_gw_metrics_main_conf_t *mcf, ngx_http_gw_metrics_ctx_t *ctx);
+static void ngx_http_gw_metrics_compose(ngx_http_request_t *r,
+    ngx_http_gw_metrics_main_conf_t *mcf, ngx_http_gw_metrics_ctx_t *ctx);
 static ngx_http_gw_metrics_node_t *ngx_http_gw_metrics_locate(
     ngx_http_gw_metrics_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *names,
     ngx_str_t *values, ngx_uint_t n);
@@ -48,24 +59,10 @@ static ngx_str_t  ngx_http_gw_metrics_other_method = ngx_string("OTHER");
 ngx_int_t
 ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
 {
-    u_char                           *p;
-    off_t                             sent;
-    ngx_int_t                         rc;
-    ngx_str_t                         value, names[2], values[2];
-    ngx_uint_t                        i, n, nb, status;
-    ngx_time_t                       *tp;
-    ngx_atomic_t                     *v;
-    ngx_msec_int_t                    ms, ums;
+    ngx_uint_t                        status;
     ngx_http_gw_metrics_ctx_t         ctx;
-    ngx_http_gw_metrics_node_t       *node;
-    ngx_http_gw_metrics_part_t        parts[NGX_HTTP_GW_METRICS_MAX_PARTS];
-    ngx_http_upstream_state_t        *state;
-    ngx_http_gw_metrics_var_t        *var;
-    ngx_http_gw_metrics_label_t      *label;
-    ngx_http_core_loc_conf_t         *clcf;
     ngx_http_gw_metrics_loc_conf_t   *mlcf;
     ngx_http_gw_metrics_main_conf_t  *mcf;
-    u_char                            code[NGX_INT_T_LEN];
     u_char                            route[NGX_HTTP_GW_METRICS_LABEL_SIZE];
     u_char                            extra[NGX_HTTP_GW_METRICS_MAX_LABELS
                                             * NGX_HTTP_GW_METRICS_LABEL_SIZE];
@@ -76,8 +73,6 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_gw_metrics_module);
-
     ctx.request = r;
     ctx.zone = mlcf->zone->data;
 
@@ -85,13 +80,44 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    nb = ctx.zone->sh->nbuckets;
+    ctx.route = route;
+    ctx.extra = extra;
+
+    if (ngx_http_gw_metrics_labels(r, mlcf, &ctx) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    status = ngx_http_gw_metrics_status(r);
+
+    ngx_http_gw_metrics_route(r, &ctx, status);
+    ngx_http_gw_metrics_requests(r, &ctx, status);
+
+    /* the other modules' outcomes, when they are loaded and took part */
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_gw_metrics_module);
+
+    ngx_http_gw_metrics_outcomes(r, mcf, &ctx);
+    ngx_http_gw_metrics_compose(r, mcf, &ctx);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_metrics_labels(ngx_http_request_t *r,
+    ngx_http_gw_metrics_loc_conf_t *mlcf, ngx_http_gw_metrics_ctx_t *ctx)
+{
+    u_char                        *p;
+    ngx_str_t                      value;
+    ngx_uint_t                     i;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_gw_metrics_label_t   *label;
 
     /* the labels every request family has: route, then the extra ones */
 
     if (mlcf->route) {
         if (ngx_http_complex_value(r, mlcf->route, &value) != NGX_OK) {
-            return NGX_OK;
+            return NGX_ERROR;
         }
 
     } else {
@@ -99,13 +125,12 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         value = clcf->name;
     }
 
-    p = ngx_http_gw_metrics_encode_label(route,
+    p = ngx_http_gw_metrics_encode_label(ctx->route,
                                          &ngx_http_gw_metrics_route_name,
                                          value.data, value.len);
-    ctx.route = route;
-    ctx.route_len = p - route;
+    ctx->route_len = p - ctx->route;
 
-    p = extra;
+    p = ctx->extra;
 
     if (mlcf->labels) {
         label = mlcf->labels->elts;
@@ -113,7 +138,7 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         for (i = 0; i < mlcf->labels->nelts; i++) {
             if (ngx_http_complex_value(r, &label[i].value, &value) != NGX_OK)
             {
-                return NGX_OK;
+                return NGX_ERROR;
             }
 
             p = ngx_http_gw_metrics_encode_label(p, &label[i].name,
@@ -121,8 +146,16 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         }
     }
 
-    ctx.extra = extra;
-    ctx.extra_len = p - extra;
+    ctx->extra_len = p - ctx->extra;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_gw_metrics_status(ngx_http_request_t *r)
+{
+    ngx_uint_t  status;
 
     /* what $status shows */
 
@@ -139,11 +172,28 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         status = 0;
     }
 
-    if (status > 999) {
-        status = 999;
-    }
+    return ngx_min(status, 999);
+}
+
+
+static void
+ngx_http_gw_metrics_route(ngx_http_request_t *r,
+    ngx_http_gw_metrics_ctx_t *ctx, ngx_uint_t status)
+{
+    ngx_uint_t                   i, nb;
+    ngx_time_t                  *tp;
+    ngx_atomic_t                *v;
+    ngx_msec_int_t               ms, ums;
+    ngx_http_upstream_state_t   *state;
+    ngx_http_gw_metrics_node_t  *node;
 
     /* the route series: histograms, bytes and usage */
+
+    node = ngx_http_gw_metrics_locate(ctx, NGX_HTTP_GW_METRICS_ROUTE,
+                                      NULL, NULL, 0);
+    if (node == NULL) {
+        return;
+    }
 
     tp = ngx_timeofday();
 
@@ -168,40 +218,45 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         }
     }
 
-    sent = r->connection->sent;
+    nb = ctx->zone->sh->nbuckets;
+    v = node->values;
 
-    node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_ROUTE,
-                                      NULL, NULL, 0);
-    if (node) {
-        v = node->values;
+    ngx_http_gw_metrics_observe(&v[NGX_HTTP_GW_METRICS_DUR(nb)],
+                                ctx->zone->sh->buckets, nb, ms);
+    (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_DUR_SUM(nb)],
+                                (ngx_atomic_int_t) ms * 1000);
 
-        ngx_http_gw_metrics_observe(&v[NGX_HTTP_GW_METRICS_DUR(nb)],
-                                    ctx.zone->sh->buckets, nb, ms);
-        (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_DUR_SUM(nb)],
-                                    (ngx_atomic_int_t) ms * 1000);
-
-        if (ums >= 0) {
-            ngx_http_gw_metrics_observe(&v[NGX_HTTP_GW_METRICS_UP(nb)],
-                                        ctx.zone->sh->buckets, nb, ums);
-            (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_UP_SUM(nb)],
-                                        (ngx_atomic_int_t) ums * 1000);
-        }
-
-        (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_REQ_BYTES(nb)],
-                                    (ngx_atomic_int_t) r->request_length);
-        (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_RESP_BYTES(nb)],
-                                    (ngx_atomic_int_t) sent);
-        (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_NREQUESTS(nb)], 1);
-
-        if (status >= 500) {
-            (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_ERR5(nb)], 1);
-
-        } else if (status >= 400) {
-            (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_ERR4(nb)], 1);
-        }
-
-        v[NGX_HTTP_GW_METRICS_LAST_SEEN(nb)] = (ngx_atomic_uint_t) tp->sec;
+    if (ums >= 0) {
+        ngx_http_gw_metrics_observe(&v[NGX_HTTP_GW_METRICS_UP(nb)],
+                                    ctx->zone->sh->buckets, nb, ums);
+        (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_UP_SUM(nb)],
+                                    (ngx_atomic_int_t) ums * 1000);
     }
+
+    (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_REQ_BYTES(nb)],
+                                (ngx_atomic_int_t) r->request_length);
+    (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_RESP_BYTES(nb)],
+                                (ngx_atomic_int_t) r->connection->sent);
+    (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_NREQUESTS(nb)], 1);
+
+    if (status >= 500) {
+        (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_ERR5(nb)], 1);
+
+    } else if (status >= 400) {
+        (void) ngx_atomic_fetch_add(&v[NGX_HTTP_GW_METRICS_ERR4(nb)], 1);
+    }
+
+    v[NGX_HTTP_GW_METRICS_LAST_SEEN(nb)] = (ngx_atomic_uint_t) tp->sec;
+}
+
+
+static void
+ngx_http_gw_metrics_requests(ngx_http_request_t *r,
+    ngx_http_gw_metrics_ctx_t *ctx, ngx_uint_t status)
+{
+    ngx_str_t                    names[2], values[2];
+    ngx_http_gw_metrics_node_t  *node;
+    u_char                       code[NGX_INT_T_LEN];
 
     /* gw_http_requests_total{route,method,code} */
 
@@ -218,13 +273,23 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
     values[1].data = code;
     values[1].len = ngx_sprintf(code, "%03ui", status) - code;
 
-    node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_REQUESTS,
+    node = ngx_http_gw_metrics_locate(ctx, NGX_HTTP_GW_METRICS_REQUESTS,
                                       names, values, 2);
     if (node) {
         (void) ngx_atomic_fetch_add(&node->values[0], 1);
     }
+}
 
-    /* the other modules' outcomes, when they are loaded and took part */
+
+static void
+ngx_http_gw_metrics_outcomes(ngx_http_request_t *r,
+    ngx_http_gw_metrics_main_conf_t *mcf, ngx_http_gw_metrics_ctx_t *ctx)
+{
+    ngx_str_t                    names[2], values[2];
+    ngx_http_gw_metrics_var_t   *var;
+    ngx_http_gw_metrics_node_t  *node;
+
+    /* $gw_auth_result and method, $gw_rate_status, $gw_cache_status */
 
     var = mcf->vars;
 
@@ -233,6 +298,7 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
                                  &values[1])
         == NGX_OK)
     {
+        names[0] = ngx_http_gw_metrics_method_name;
         names[1] = ngx_http_gw_metrics_result_name;
 
         if (ngx_http_gw_metrics_variable(r,
@@ -243,7 +309,7 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
             ngx_str_set(&values[0], "none");
         }
 
-        node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_AUTH,
+        node = ngx_http_gw_metrics_locate(ctx, NGX_HTTP_GW_METRICS_AUTH,
                                           names, values, 2);
         if (node) {
             (void) ngx_atomic_fetch_add(&node->values[0], 1);
@@ -255,7 +321,7 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
                                  &values[0])
         == NGX_OK)
     {
-        node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_RATE,
+        node = ngx_http_gw_metrics_locate(ctx, NGX_HTTP_GW_METRICS_RATE,
                                           &ngx_http_gw_metrics_result_name,
                                           values, 1);
         if (node) {
@@ -268,19 +334,33 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
                                  &values[0])
         == NGX_OK)
     {
-        node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_CACHE,
+        node = ngx_http_gw_metrics_locate(ctx, NGX_HTTP_GW_METRICS_CACHE,
                                           &ngx_http_gw_metrics_status_name,
                                           values, 1);
         if (node) {
             (void) ngx_atomic_fetch_add(&node->values[0], 1);
         }
     }
+}
 
-    rc = ngx_http_gw_metrics_variable(r,
-                                 &var[NGX_HTTP_GW_METRICS_VAR_COMPOSE_PARTS],
-                                 &value);
-    if (rc != NGX_OK) {
-        return NGX_OK;
+
+static void
+ngx_http_gw_metrics_compose(ngx_http_request_t *r,
+    ngx_http_gw_metrics_main_conf_t *mcf, ngx_http_gw_metrics_ctx_t *ctx)
+{
+    ngx_str_t                    value, names[2], values[2];
+    ngx_uint_t                   i, n;
+    ngx_http_gw_metrics_node_t  *node;
+    ngx_http_gw_metrics_part_t   parts[NGX_HTTP_GW_METRICS_MAX_PARTS];
+
+    /* $gw_compose_parts: "name:result ..." */
+
+    if (ngx_http_gw_metrics_variable(r,
+                         &mcf->vars[NGX_HTTP_GW_METRICS_VAR_COMPOSE_PARTS],
+                         &value)
+        != NGX_OK)
+    {
+        return;
     }
 
     n = ngx_http_gw_metrics_parse_parts(value.data, value.len, parts,
@@ -293,14 +373,12 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
         values[0] = parts[i].name;
         values[1] = parts[i].result;
 
-        node = ngx_http_gw_metrics_locate(&ctx, NGX_HTTP_GW_METRICS_COMPOSE,
+        node = ngx_http_gw_metrics_locate(ctx, NGX_HTTP_GW_METRICS_COMPOSE,
                                           names, values, 2);
         if (node) {
             (void) ngx_atomic_fetch_add(&node->values[0], 1);
         }
     }
-
-    return NGX_OK;
 }
 
 
