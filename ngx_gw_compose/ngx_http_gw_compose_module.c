@@ -26,6 +26,10 @@ static char *ngx_http_gw_compose(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_compose_part(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_gw_compose_part_rename(ngx_conf_t *cf,
+    ngx_http_gw_compose_part_conf_t *part, u_char *p, u_char *last);
+static char *ngx_http_gw_compose_part_status_ok(ngx_conf_t *cf,
+    ngx_http_gw_compose_part_conf_t *part, u_char *p, u_char *last);
 static char *ngx_http_gw_compose_part_option(ngx_conf_t *cf,
     ngx_http_gw_compose_part_conf_t *part, ngx_str_t *value);
 static char *ngx_http_gw_compose_headers(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -456,12 +460,8 @@ static char *
 ngx_http_gw_compose_part_option(ngx_conf_t *cf,
     ngx_http_gw_compose_part_conf_t *part, ngx_str_t *value)
 {
-    u_char                        *p, *last, *comma, *colon;
-    ngx_str_t                      s, item;
-    ngx_int_t                      n;
-    ngx_uint_t                    *code;
-    ngx_conf_bitmask_t            *m;
-    ngx_http_gw_compose_rename_t  *rn;
+    ngx_str_t            s;
+    ngx_conf_bitmask_t  *m;
 
     if (value->len == 8 && ngx_strncmp(value->data, "optional", 8) == 0) {
         part->optional = 1;
@@ -563,91 +563,13 @@ ngx_http_gw_compose_part_option(ngx_conf_t *cf,
     }
 
     if (ngx_strncmp(value->data, "rename=", 7) == 0) {
-        p = value->data + 7;
-        last = value->data + value->len;
-
-        part->rename = ngx_array_create(cf->pool, 2,
-                                        sizeof(ngx_http_gw_compose_rename_t));
-        if (part->rename == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        while (p <= last) {
-            comma = ngx_strlchr(p, last, ',');
-            if (comma == NULL) {
-                comma = last;
-            }
-
-            item.data = p;
-            item.len = comma - p;
-
-            colon = ngx_strlchr(p, comma, ':');
-
-            rn = ngx_array_push(part->rename);
-            if (rn == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            if (colon == NULL
-                || colon == p
-                || colon + 1 == comma
-                || (rn->from = ngx_http_gw_compose_path_parse(cf->pool, p,
-                                                              colon - p))
-                   == NULL
-                || (rn->to = ngx_http_gw_compose_path_parse(cf->pool,
-                                                       colon + 1,
-                                                       comma - colon - 1))
-                   == NULL)
-            {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "part \"%V\": invalid rename \"%V\"",
-                                   &part->name, &item);
-                return NGX_CONF_ERROR;
-            }
-
-            p = comma + 1;
-        }
-
-        return NGX_CONF_OK;
+        return ngx_http_gw_compose_part_rename(cf, part, value->data + 7,
+                                               value->data + value->len);
     }
 
     if (ngx_strncmp(value->data, "status_ok=", 10) == 0) {
-        p = value->data + 10;
-        last = value->data + value->len;
-
-        part->status_ok = ngx_array_create(cf->pool, 4, sizeof(ngx_uint_t));
-        if (part->status_ok == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        while (p <= last) {
-            comma = ngx_strlchr(p, last, ',');
-            if (comma == NULL) {
-                comma = last;
-            }
-
-            n = ngx_atoi(p, comma - p);
-
-            if (n < 100 || n > 599) {
-                item.data = p;
-                item.len = comma - p;
-
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "part \"%V\": invalid status \"%V\"",
-                                   &part->name, &item);
-                return NGX_CONF_ERROR;
-            }
-
-            code = ngx_array_push(part->status_ok);
-            if (code == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            *code = n;
-            p = comma + 1;
-        }
-
-        return NGX_CONF_OK;
+        return ngx_http_gw_compose_part_status_ok(cf, part, value->data + 10,
+                                                  value->data + value->len);
     }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -655,6 +577,108 @@ ngx_http_gw_compose_part_option(ngx_conf_t *cf,
                        &part->name, value);
 
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_gw_compose_part_rename(ngx_conf_t *cf,
+    ngx_http_gw_compose_part_conf_t *part, u_char *p, u_char *last)
+{
+    u_char                        *comma, *colon;
+    ngx_str_t                      item;
+    ngx_http_gw_compose_rename_t  *rn;
+
+    /* rename=from:to,from:to */
+
+    part->rename = ngx_array_create(cf->pool, 2,
+                                    sizeof(ngx_http_gw_compose_rename_t));
+    if (part->rename == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    while (p <= last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        item.data = p;
+        item.len = comma - p;
+
+        colon = ngx_strlchr(p, comma, ':');
+
+        rn = ngx_array_push(part->rename);
+        if (rn == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (colon == NULL
+            || colon == p
+            || colon + 1 == comma
+            || (rn->from = ngx_http_gw_compose_path_parse(cf->pool, p,
+                                                          colon - p))
+               == NULL
+            || (rn->to = ngx_http_gw_compose_path_parse(cf->pool, colon + 1,
+                                                        comma - colon - 1))
+               == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "part \"%V\": invalid rename \"%V\"",
+                               &part->name, &item);
+            return NGX_CONF_ERROR;
+        }
+
+        p = comma + 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gw_compose_part_status_ok(ngx_conf_t *cf,
+    ngx_http_gw_compose_part_conf_t *part, u_char *p, u_char *last)
+{
+    u_char      *comma;
+    ngx_int_t    n;
+    ngx_str_t    item;
+    ngx_uint_t  *code;
+
+    /* status_ok=200,404: the statuses that count as a success */
+
+    part->status_ok = ngx_array_create(cf->pool, 4, sizeof(ngx_uint_t));
+    if (part->status_ok == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    while (p <= last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        n = ngx_atoi(p, comma - p);
+
+        if (n < 100 || n > 599) {
+            item.data = p;
+            item.len = comma - p;
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "part \"%V\": invalid status \"%V\"",
+                               &part->name, &item);
+            return NGX_CONF_ERROR;
+        }
+
+        code = ngx_array_push(part->status_ok);
+        if (code == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *code = n;
+        p = comma + 1;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
