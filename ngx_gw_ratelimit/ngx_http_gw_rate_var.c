@@ -271,6 +271,7 @@ ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
         ngx_memzero(&res, sizeof(ngx_http_gw_rate_result_t));
         res.limit = limit;
         res.hash = ngx_http_gw_rate_hash(limit->id, key->data, key->len);
+        res.report = 1;
 
         ngx_shmtx_lock(&limit->zone->shpool->mutex);
 
