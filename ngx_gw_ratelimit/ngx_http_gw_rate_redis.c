@@ -47,6 +47,7 @@ typedef struct {
     uint32_t                     sent;
     uint32_t                     expire;
     uint32_t                     limit;
+    uint32_t                     held;         /* quota: allowance left */
     ngx_uint_t                   kind;
 } ngx_http_gw_rate_entry_t;
 
@@ -87,8 +88,13 @@ typedef struct {
  * young, the instances that have not synced it yet may be spending their
  * first probes: their parts are held back too.
  *
+ * The instance may still be spending what it held when the batch left
+ * until the reply arrives: that much stays reserved for it even when the
+ * new grant is smaller.
+ *
  * KEYS: counter, grants; ARGV: hits, instance, limit, window end (s),
- * grant lifetime (ms), young (ms), instances.  Returns {total, grant}.
+ * grant lifetime (ms), young (ms), instances, held.  Returns {total,
+ * grant}.
  */
 
 static const char  ngx_http_gw_rate_quota_script[] =
@@ -130,8 +136,9 @@ static const char  ngx_http_gw_rate_quota_script[] =
     "if left > 0 then "
         "grant = math.ceil(left / (k + 1)) "
     "end "
+    "local hold = math.max(grant, tonumber(ARGV[8])) "
     "redis.call('HSET', KEYS[2], '.born', string.format('%d', born), "
-               "ARGV[2], string.format('%d:%d', grant, now)) "
+               "ARGV[2], string.format('%d:%d', hold, now)) "
     "if fresh then "
         "redis.call('EXPIREAT', KEYS[2], ARGV[4]) "
     "end "
@@ -898,10 +905,10 @@ static void
 ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
 {
     u_char                          *key, *p;
-    u_char                           num[8 * NGX_INT64_LEN];
+    u_char                           num[10 * NGX_INT64_LEN];
     size_t                           len;
     ngx_int_t                        rc;
-    ngx_str_t                        args[10];
+    ngx_str_t                        args[11];
     ngx_uint_t                       i, n, heartbeat, instances;
     ngx_msec_t                       period;
     ngx_pool_t                      *pool;
@@ -981,6 +988,15 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
             e->sent = sync->delta;
             e->expire = rn->expire;
             e->limit = sync->unit;
+            e->held = 0;
+
+            if (sync->share == NGX_HTTP_GW_RATE_SHARE_PROBE
+                || (sync->share == NGX_HTTP_GW_RATE_SHARE_GRANT
+                    && (int32_t) ((uint32_t) ngx_current_msec - sync->until)
+                       < 0))
+            {
+                e->held = sync->allow;
+            }
 
             sync->delta = 0;
             sync->want = 0;
@@ -1078,11 +1094,14 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
             args[9].len = ngx_sprintf(args[9].data, "%ui",
                                       ngx_max(instances, rcf->nodes))
                           - args[9].data;
+            args[10].data = args[9].data + args[9].len;
+            args[10].len = ngx_sprintf(args[10].data, "%uD", e[i].held)
+                           - args[10].data;
 
             rc = ngx_http_gw_rate_redis_script(rd,
                                               NGX_HTTP_GW_RATE_SCRIPT_QUOTA,
                                               ngx_http_gw_rate_redis_reply,
-                                              &e[i], 10, args);
+                                              &e[i], 11, args);
             if (rc != REDIS_OK) {
                 ngx_http_gw_rate_redis_restore(&e[i]);
                 continue;
