@@ -579,17 +579,27 @@ ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle)
     rd->rmcf = rmcf;
     rd->log = cycle->log;
 
-    /* the master's pid: an instance keeps its name over reloads */
+    /*
+     * hostname, master pid and a number drawn once per shared zone: an
+     * instance keeps its name over reloads, and two on one host (or in
+     * containers with the same pid) differ
+     */
 
-    rd->id.data = ngx_pnalloc(cycle->pool,
-                              cycle->hostname.len + 1 + NGX_INT64_LEN);
+    if (zones[i]->sh->instance == 0) {
+        zones[i]->sh->instance = (ngx_atomic_uint_t) (ngx_random() | 1);
+    }
+
+    rd->id.data = ngx_pnalloc(cycle->pool, cycle->hostname.len
+                                           + 2 + NGX_INT64_LEN
+                                           + NGX_ATOMIC_T_LEN);
     if (rd->id.data == NULL) {
         return NGX_ERROR;
     }
 
-    rd->id.len = ngx_sprintf(rd->id.data, "%V:%P", &cycle->hostname,
+    rd->id.len = ngx_sprintf(rd->id.data, "%V:%P:%xA", &cycle->hostname,
                              ngx_process == NGX_PROCESS_WORKER
-                             ? (ngx_pid_t) getppid() : ngx_pid)
+                             ? (ngx_pid_t) getppid() : ngx_pid,
+                             zones[i]->sh->instance)
                  - rd->id.data;
 
     rd->scripts[NGX_HTTP_GW_RATE_SCRIPT_QUOTA].text =

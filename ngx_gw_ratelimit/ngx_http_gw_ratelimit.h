@@ -45,6 +45,8 @@ typedef struct {
     ngx_atomic_t                 redis_down;   /* set by the Redis worker */
     ngx_atomic_t                 instances;    /* live nginx sharing Redis,
                                                   0 before the first count */
+    ngx_atomic_t                 instance;     /* random, names this nginx
+                                                  in Redis */
     time_t                       warned;       /* last "zone full" warning */
     size_t                       node_size;
 } ngx_http_gw_rate_shctx_t;
