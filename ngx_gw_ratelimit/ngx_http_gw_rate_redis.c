@@ -39,6 +39,7 @@ typedef struct {
     char                         sha[41];      /* "" until SCRIPT LOAD */
 } ngx_http_gw_rate_script_t;
 
+
 typedef struct {
     ngx_http_gw_rate_batch_t    *batch;
     ngx_http_gw_rate_zone_t     *zone;
@@ -74,7 +75,7 @@ typedef struct {
     ngx_uint_t                      down;
     ngx_event_t                     timer;
     ngx_log_t                      *log;
-    ngx_str_t                       id;           /* hostname:master pid */
+    ngx_str_t                       id;           /* host:master pid:rand */
     ngx_http_gw_rate_script_t       scripts[2];
 } ngx_http_gw_rate_redis_t;
 
@@ -919,8 +920,8 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
     size_t                           len;
     ngx_int_t                        rc;
     ngx_str_t                        args[11];
-    ngx_uint_t                       i, n, heartbeat, instances;
     ngx_msec_t                       period;
+    ngx_uint_t                       i, n, heartbeat, instances;
     ngx_pool_t                      *pool;
     ngx_array_t                      entries;
     ngx_queue_t                     *q;

@@ -335,3 +335,51 @@ ok
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 9: a reload keeps the shares and the instance's name
+--- config
+location = /t {
+    echo ok;
+}
+--- init
+my $port = second_nginx_start(<<"HTTP");
+    gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=100ms;
+    server {
+        listen 127.0.0.1:\$SECOND_PORT;
+        location = /t {
+            gw_quota 10/hour key=\$arg_k name=q;
+            echo ok;
+        }
+        location = /pid {
+            echo -n \$pid;
+        }
+    }
+HTTP
+Test::More::ok(wait_for(10, sub { redis_instances() == 1 }), 'counted');
+my @s = map { http_request('GET', '/t?k=a', {}, undef, port => $port)->{status} } 1 .. 4;
+Test::More::is("@s", '200 200 200 200', 'four');
+Test::More::ok(wait_for(5, sub {
+    my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+    $key && GwTest::redis_cmd('GET', $key) == 4 }), 'sent');
+my @before = redis_instances();
+my $worker = http_request('GET', '/pid', {}, undef, port => $port)->{body};
+second_nginx_reload();
+Test::More::ok(wait_for(10, sub {
+    http_request('GET', '/pid', {}, undef, port => $port)->{body} ne $worker }),
+    'a new worker');
+@s = map { http_request('GET', '/t?k=a', {}, undef, port => $port)->{status} } 1 .. 7;
+Test::More::is("@s", '200 200 200 200 200 200 429', 'the rest of the quota');
+my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+Test::More::is_deeply([keys %{ redis_grants($key) }], \@before,
+                      'one instance, the same name');
+second_nginx_stop();
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
+[alert]
+[emerg]

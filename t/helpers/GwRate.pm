@@ -15,8 +15,8 @@ use File::Temp qw(tempdir);
 use GwTest qw(free_port wait_port);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(second_nginx_start second_nginx_stop redis_keys redis_grants
-                 redis_instances wait_for);
+our @EXPORT = qw(second_nginx_start second_nginx_stop second_nginx_reload
+                 redis_keys redis_grants redis_instances wait_for);
 
 my $dir;
 my $pid_file;
@@ -97,6 +97,16 @@ sub second_nginx_stop {
     }
 
     unlink $pid_file;
+}
+
+
+# sends HUP to the second nginx's master
+sub second_nginx_reload {
+    return unless $pid_file && open my $fh, '<', $pid_file;
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    kill 'HUP', $pid if $pid;
 }
 
 
