@@ -94,8 +94,8 @@ typedef struct {
  * new grant is smaller.
  *
  * KEYS: counter, grants; ARGV: hits, instance, limit, window end (s),
- * grant lifetime (ms), young (ms), instances, held.  Returns {total,
- * grant}.
+ * grant lifetime (ms), young (ms), instances, held, probe cap (0: none).
+ * Returns {total, grant}.
  */
 
 static const char  ngx_http_gw_rate_quota_script[] =
@@ -131,7 +131,11 @@ static const char  ngx_http_gw_rate_quota_script[] =
     "end "
     "local n = tonumber(ARGV[7]) "
     "if now - born < tonumber(ARGV[6]) and n > k + 1 then "
-        "left = left - (n - k - 1) * math.ceil(limit / n) "
+        "local probe = math.ceil(limit / n) "
+        "if tonumber(ARGV[9]) > 0 then "
+            "probe = math.min(probe, tonumber(ARGV[9])) "
+        "end "
+        "left = left - (n - k - 1) * probe "
     "end "
     "local grant = 0 "
     "if left > 0 then "
@@ -387,6 +391,20 @@ ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "probe=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+
+            if (n == NGX_ERROR || n < 1 || n > 0xffffffff) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid probe \"%V\", must be "
+                                   "1..4294967295", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rc->probe = n;
+            continue;
+        }
+
         if (ngx_strcmp(value[i].data, "fail=local") == 0) {
             rc->fail_closed = 0;
             continue;
@@ -509,6 +527,10 @@ ngx_http_gw_rate_sync_share(ngx_http_gw_rate_main_conf_t *rmcf,
 
     res->share = NGX_HTTP_GW_RATE_SHARE_PROBE;
     res->allow = (uint32_t) ((res->limit->limit - count + n - 1) / n);
+
+    if (rmcf->redis->probe && res->allow > rmcf->redis->probe) {
+        res->allow = (uint32_t) rmcf->redis->probe;
+    }
 }
 
 
@@ -916,10 +938,10 @@ static void
 ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
 {
     u_char                          *key, *p;
-    u_char                           num[10 * NGX_INT64_LEN];
+    u_char                           num[12 * NGX_INT64_LEN];
     size_t                           len;
     ngx_int_t                        rc;
-    ngx_str_t                        args[11];
+    ngx_str_t                        args[12];
     ngx_msec_t                       period;
     ngx_uint_t                       i, n, heartbeat, instances;
     ngx_pool_t                      *pool;
@@ -1108,11 +1130,14 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
             args[10].data = args[9].data + args[9].len;
             args[10].len = ngx_sprintf(args[10].data, "%uD", e[i].held)
                            - args[10].data;
+            args[11].data = args[10].data + args[10].len;
+            args[11].len = ngx_sprintf(args[11].data, "%ui", rcf->probe)
+                           - args[11].data;
 
             rc = ngx_http_gw_rate_redis_script(rd,
                                               NGX_HTTP_GW_RATE_SCRIPT_QUOTA,
                                               ngx_http_gw_rate_redis_reply,
-                                              &e[i], 11, args);
+                                              &e[i], 12, args);
             if (rc != REDIS_OK) {
                 ngx_http_gw_rate_redis_restore(&e[i]);
                 continue;

@@ -125,6 +125,7 @@ typedef struct {
     ngx_uint_t                   fail_closed;
     ngx_flag_t                   shares;       /* quotas spend by shares */
     ngx_uint_t                   nodes;        /* floor of the instances */
+    ngx_uint_t                   probe;        /* cap of a probe, 0: none */
     ngx_msec_t                   lifetime;     /* of a grant */
     ngx_msec_t                   young;        /* a key's start-up time */
 } ngx_http_gw_rate_redis_conf_t;

@@ -383,3 +383,40 @@ ok
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 10: probe= caps what a node admits on a key before its first grant
+--- http_config
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=10s probe=2;
+--- config
+gw_rate_log_level info;
+location = /t {
+    gw_quota 10/hour key=$arg_k name=q;
+    echo ok;
+}
+location = /n {
+    echo -n $gw_rate_instances;
+}
+--- init
+Test::More::ok(wait_for(10, sub { main::instances() == 1 }), 'one instance');
+# no sync can complete for 2 s: what is admitted meanwhile is the probe
+GwTest::redis_cmd('CLIENT', 'PAUSE', 2000, 'WRITE');
+my $t0 = Time::HiRes::time();
+my @s = map { http_request('GET', '/t?k=a')->{status} } 1 .. 3;
+my $ms = int((Time::HiRes::time() - $t0) * 1000);
+Test::More::is("@s", '200 200 429', 'two, not the whole quota');
+Test::More::cmp_ok($ms, '<', 1000, "nobody waited ($ms ms for 3)");
+my $admitted = 2;
+wait_for(10, sub {
+    $admitted++ if http_request('GET', '/t?k=a')->{status} == 200;
+    return $admitted >= 10;
+});
+Test::More::is($admitted, 10, 'the rest with the grant');
+--- request
+GET /t?k=a
+--- error_code: 429
+--- no_error_log
+[error]
+[alert]
+[emerg]

@@ -746,7 +746,7 @@ invalid shares "shares=yes", must be on or off
 
 === TEST 64: gw_rate_redis: the new parameters' good values are accepted
 --- http_config
-gw_rate_redis 127.0.0.1:1 nodes=1024 shares=off timeout=10ms;
+gw_rate_redis 127.0.0.1:1 nodes=1024 shares=off probe=4294967295 timeout=10ms;
 --- config
 location = /t {
     gw_quota 5/hour key=x;
@@ -759,3 +759,36 @@ ok
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 65: gw_rate_redis: probe zero
+--- http_config
+gw_rate_redis 127.0.0.1:6379 probe=0;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid probe "probe=0", must be 1..4294967295
+
+
+
+=== TEST 66: gw_rate_redis: probe not a number
+--- http_config
+gw_rate_redis 127.0.0.1:6379 probe=-3;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid probe "probe=-3", must be 1..4294967295
+
+
+
+=== TEST 67: gw_rate_redis: probe above 2^32 - 1
+--- http_config
+gw_rate_redis 127.0.0.1:6379 probe=4294967296;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid probe "probe=4294967296", must be 1..4294967295
