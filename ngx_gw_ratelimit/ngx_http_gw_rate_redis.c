@@ -37,6 +37,7 @@ typedef struct ngx_http_gw_rate_batch_s  ngx_http_gw_rate_batch_t;
 typedef struct {
     const char                  *text;
     char                         sha[41];      /* "" until SCRIPT LOAD */
+    ngx_uint_t                   loading;
 } ngx_http_gw_rate_script_t;
 
 
@@ -56,6 +57,7 @@ typedef struct {
 struct ngx_http_gw_rate_batch_s {
     ngx_pool_t                  *pool;
     ngx_msec_t                   start;
+    ngx_msec_t                   lifetime;     /* of the grants it brings */
     ngx_uint_t                   pending;
     ngx_uint_t                   errors;
 };
@@ -175,6 +177,8 @@ static void ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd);
 static ngx_int_t ngx_http_gw_rate_redis_script(ngx_http_gw_rate_redis_t *rd,
     ngx_uint_t i, redisCallbackFn *fn, void *privdata, ngx_uint_t nargs,
     ngx_str_t *args);
+static void ngx_http_gw_rate_redis_load(ngx_http_gw_rate_redis_t *rd,
+    ngx_http_gw_rate_script_t *script);
 static void ngx_http_gw_rate_redis_load_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_gw_rate_redis_reply(redisAsyncContext *ac, void *r,
@@ -718,6 +722,7 @@ ngx_http_gw_rate_redis_tick(ngx_event_t *ev)
 static void
 ngx_http_gw_rate_redis_connect(ngx_http_gw_rate_redis_t *rd)
 {
+    ngx_uint_t                      i;
     ngx_connection_t               *c;
     redisAsyncContext              *ac;
     ngx_http_gw_rate_redis_conf_t  *rc;
@@ -779,6 +784,15 @@ ngx_http_gw_rate_redis_connect(ngx_http_gw_rate_redis_t *rd)
     if (rc->db) {
         redisAsyncCommand(ac, ngx_http_gw_rate_redis_setup_reply, "SELECT",
                           "SELECT %d", (int) rc->db);
+    }
+
+    /* a restarted Redis has no scripts: load them before the first sync */
+
+    if (rc->shares) {
+        for (i = 0; i < 2; i++) {
+            rd->scripts[i].loading = 0;
+            ngx_http_gw_rate_redis_load(rd, &rd->scripts[i]);
+        }
     }
 
     /* the connect completes on the first write event */
@@ -971,6 +985,7 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
 
     batch->pool = pool;
     batch->start = ngx_current_msec;
+    batch->lifetime = rcf->lifetime;
 
     if (ngx_array_init(&entries, pool, 64, sizeof(ngx_http_gw_rate_entry_t))
         != NGX_OK)
@@ -1204,8 +1219,7 @@ ngx_http_gw_rate_redis_script(ngx_http_gw_rate_redis_t *rd, ngx_uint_t i,
     script = &rd->scripts[i];
 
     if (script->sha[0] == '\0') {
-        redisAsyncCommand(rd->ac, ngx_http_gw_rate_redis_load_reply, script,
-                          "SCRIPT LOAD %s", script->text);
+        ngx_http_gw_rate_redis_load(rd, script);
 
         argv[0] = "EVAL";
         argv[1] = script->text;
@@ -1228,12 +1242,33 @@ ngx_http_gw_rate_redis_script(ngx_http_gw_rate_redis_t *rd, ngx_uint_t i,
 }
 
 
+/* one SCRIPT LOAD at a time: its reply gives the SHA1 for EVALSHA */
+
+static void
+ngx_http_gw_rate_redis_load(ngx_http_gw_rate_redis_t *rd,
+    ngx_http_gw_rate_script_t *script)
+{
+    if (script->loading) {
+        return;
+    }
+
+    if (redisAsyncCommand(rd->ac, ngx_http_gw_rate_redis_load_reply, script,
+                          "SCRIPT LOAD %s", script->text)
+        == REDIS_OK)
+    {
+        script->loading = 1;
+    }
+}
+
+
 static void
 ngx_http_gw_rate_redis_load_reply(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     redisReply                 *reply = r;
     ngx_http_gw_rate_script_t  *script = privdata;
+
+    script->loading = 0;
 
     if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 40) {
         ngx_memcpy(script->sha, reply->str, 40);
@@ -1414,9 +1449,7 @@ ngx_http_gw_rate_redis_apply(ngx_http_gw_rate_entry_t *e, uint32_t total,
         if (granted) {
             sync->share = NGX_HTTP_GW_RATE_SHARE_GRANT;
             sync->allow = (grant > sync->delta) ? grant - sync->delta : 0;
-            sync->until = (uint32_t) (e->batch->start
-                                      + ngx_http_gw_rate_redis_state->rmcf
-                                        ->redis->lifetime);
+            sync->until = (uint32_t) (e->batch->start + e->batch->lifetime);
         }
 
         if (remote == 0) {

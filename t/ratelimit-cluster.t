@@ -420,3 +420,42 @@ GET /t?k=a
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 11: SCRIPT FLUSH: the scripts are loaded again, no hit lost or counted twice
+--- http_config
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms;
+--- config
+location = /t {
+    gw_quota 20/hour key=$arg_k name=q;
+    echo ok;
+}
+location = /n {
+    echo -n $gw_rate_instances;
+}
+--- init
+Test::More::ok(wait_for(10, sub { main::instances() == 1 }), 'one instance');
+my $total = sub {
+    my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+    return $key ? GwTest::redis_cmd('GET', $key) : 0;
+};
+http_request('GET', '/t?k=a') for 1 .. 5;
+Test::More::ok(wait_for(5, sub { $total->() == 5 }), 'five in Redis');
+GwTest::redis_cmd('CONFIG', 'RESETSTAT');
+GwTest::redis_cmd('SCRIPT', 'FLUSH');
+http_request('GET', '/t?k=a') for 1 .. 5;
+Test::More::ok(wait_for(5, sub { $total->() == 10 }), 'ten in Redis');
+my $stats = GwTest::redis_cmd('INFO', 'commandstats');
+my ($load) = $stats =~ /cmdstat_script\|load:calls=(\d+)/;
+Test::More::ok($load && $load <= 4, "loaded again (SCRIPT LOAD: $load)");
+Time::HiRes::sleep(0.3);
+Test::More::is($total->(), 10, 'still ten');
+my @s = map { http_request('GET', '/t?k=a')->{status} } 1 .. 11;
+Test::More::is("@s", join(' ', (200) x 10, 429), 'the rest of the quota');
+--- request
+GET /t?k=a
+--- error_code: 429
+--- no_error_log
+[alert]
+[emerg]
