@@ -183,8 +183,13 @@ Test::More::ok(wait_for(10, sub { main::instances() == 2 }), 'two instances');
 Test::More::is(scalar(redis_instances()), 2, 'two in Redis');
 # a new key: half of it before this instance's first grant, and nothing
 # more while the key is young (5.2 s: the other one may be probing it too)
-my @s = map { http_request('GET', '/t?k=a')->{status} } 1 .. 6;
+my @r = map { http_request('GET', '/t?k=a') } 1 .. 6;
+my @s = map { $_->{status} } @r;
 Test::More::is("@s", '200 200 200 200 200 429', 'a probe of 10 / 2');
+# refused by the share: the normal 429, retry after the next sync
+Test::More::is($r[5]{headers}{'retry-after'}, 1, 'Retry-After: 1');
+Test::More::is($r[5]{headers}{'x-ratelimit-remaining'}, 0, 'remaining 0');
+Test::More::like($r[5]{body}, qr/"detail":"rate limit policy \\"q\\" exceeded, retry in 1 s"/, 'problem+json');
 second_nginx_stop();
 Test::More::ok(wait_for(15, sub { main::instances() == 1 }),
                'one instance once the other stopped');
