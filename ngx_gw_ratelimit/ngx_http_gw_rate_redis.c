@@ -482,6 +482,10 @@ ngx_http_gw_rate_sync_hit(ngx_http_gw_rate_zone_t *zone,
 
     sync->share = (u_char) res->share;
     sync->allow = res->share ? res->allow - 1 : 0;
+
+    if (res->until) {
+        sync->until = res->until;
+    }
 }
 
 
@@ -517,15 +521,23 @@ ngx_http_gw_rate_sync_share(ngx_http_gw_rate_main_conf_t *rmcf,
         sync = ngx_http_gw_rate_node_sync(res->node);
         now = (uint32_t) ngx_current_msec;
 
-        if (sync->share == NGX_HTTP_GW_RATE_SHARE_PROBE
-            || (sync->share == NGX_HTTP_GW_RATE_SHARE_GRANT
-                && (int32_t) (now - sync->until) < 0))
+        if (sync->share != NGX_HTTP_GW_RATE_SHARE_NONE
+            && (int32_t) (now - sync->until) < 0)
         {
             res->share = sync->share;
             res->allow = sync->allow;
+            res->until = 0;
             return;
         }
     }
+
+    /*
+     * a probe lasts until a grant replaces it, normally at the next sync;
+     * one whose key fails to sync (an error reply) is renewed as a grant
+     * would lapse
+     */
+
+    res->until = (uint32_t) (ngx_current_msec + rmcf->redis->lifetime);
 
     n = ngx_max(n, rmcf->redis->nodes);
 
@@ -1038,10 +1050,8 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
             e->limit = sync->unit;
             e->held = 0;
 
-            if (sync->share == NGX_HTTP_GW_RATE_SHARE_PROBE
-                || (sync->share == NGX_HTTP_GW_RATE_SHARE_GRANT
-                    && (int32_t) ((uint32_t) ngx_current_msec - sync->until)
-                       < 0))
+            if (sync->share != NGX_HTTP_GW_RATE_SHARE_NONE
+                && (int32_t) ((uint32_t) ngx_current_msec - sync->until) < 0)
             {
                 e->held = sync->allow;
             }

@@ -93,7 +93,7 @@ typedef struct {
     uint32_t                     unit;         /* N; rate: time in 1/N ms */
     uint32_t                     interval;     /* rate: emission interval */
     uint32_t                     allow;        /* quota: hits left to admit */
-    uint32_t                     until;        /* quota: grant's end, msec */
+    uint32_t                     until;        /* quota: share's end, msec */
     u_char                       share;        /* quota: SHARE_* */
     u_char                       want;         /* sync even without hits */
 } ngx_http_gw_rate_sync_t;
@@ -202,6 +202,8 @@ typedef struct {
     uint32_t                     expire;
     uint32_t                     allow;        /* quota share before this
                                                   request, when capped */
+    uint32_t                     until;        /* a new probe's end, msec,
+                                                  or 0 */
     ngx_uint_t                   share;        /* SHARE_* the cap came from,
                                                   NONE: no cap */
     ngx_uint_t                   report;       /* usage: no cluster share */

@@ -25,12 +25,13 @@ sub instances {
     return $r->{status} == 200 ? $r->{body} + 0 : -1;
 }
 
-# the second nginx: /t with the quota, /n with the instances
+# the second nginx: /t with the quota, /n with the instances; each block
+# has its own prefix, so that a late sync or heartbeat of the previous
+# block's nginx lands elsewhere
 sub second {
-    my ($quota, $extra) = @_;
-    $extra //= '';
+    my ($quota, $prefix) = @_;
     return second_nginx_start(<<"HTTP");
-    gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=100ms $extra;
+    gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=100ms prefix=$prefix;
     server {
         listen 127.0.0.1:\$SECOND_PORT;
         location = /t {
@@ -50,7 +51,7 @@ __DATA__
 
 === TEST 1: two nginx flooded on one quota admit it exactly (at most nodes - 1 over)
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms prefix=gw_rate:t1:;
 --- config
 location = /t {
     gw_quota 200/hour key=$arg_k name=q;
@@ -60,7 +61,7 @@ location = /n {
     echo -n $gw_rate_instances;
 }
 --- init
-my $second = main::second('200/hour');
+my $second = main::second('200/hour', 'gw_rate:t1:');
 my @ports = ($ENV{TEST_NGINX_SERVER_PORT}, $second);
 Test::More::ok(wait_for(10, sub { main::instances() == 2
                                   && main::instances($second) == 2 }),
@@ -80,7 +81,7 @@ while (Time::HiRes::time() < $deadline) {
 }
 Test::More::ok($full, "the quota was reached ($admitted of $total)");
 Test::More::cmp_ok($admitted, '<=', 201, "admitted $admitted: at most 200 + (2 - 1)");
-my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+my ($key) = keys %{ redis_keys('gw_rate:t1:q:*') };
 Test::More::is(GwTest::redis_cmd('GET', $key), $admitted,
                'the cluster total is what was admitted');
 my $grants = redis_grants($key);
@@ -99,7 +100,7 @@ GET /t?k=flood
 
 === TEST 2: a lone nginx reaches exactly its quota at once
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms prefix=gw_rate:t2:;
 --- config
 gw_rate_log_level info;
 location = /t {
@@ -126,7 +127,7 @@ GET /t?k=a
 
 === TEST 3: the only busy nginx of two reaches exactly its quota within a bounded time
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms prefix=gw_rate:t3:;
 --- config
 location = /t {
     gw_quota 50/hour key=$arg_k name=q;
@@ -136,7 +137,7 @@ location = /n {
     echo -n $gw_rate_instances;
 }
 --- init
-my $second = main::second('50/hour');
+my $second = main::second('50/hour', 'gw_rate:t3:');
 Test::More::ok(wait_for(10, sub { main::instances() == 2 }), 'two instances');
 my $t0 = Time::HiRes::time();
 my $admitted = 0;
@@ -168,7 +169,7 @@ GET /t?k=a
 
 === TEST 4: a probe is one instance's part; the count ages out when an instance stops
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s prefix=gw_rate:t4:;
 --- config
 location = /t {
     gw_quota 10/hour key=$arg_k name=q;
@@ -178,9 +179,9 @@ location = /n {
     echo -n $gw_rate_instances;
 }
 --- init
-my $second = main::second('10/hour');
+my $second = main::second('10/hour', 'gw_rate:t4:');
 Test::More::ok(wait_for(10, sub { main::instances() == 2 }), 'two instances');
-Test::More::is(scalar(redis_instances()), 2, 'two in Redis');
+Test::More::is(scalar(redis_instances('gw_rate:t4:')), 2, 'two in Redis');
 # a new key: half of it before this instance's first grant, and nothing
 # more while the key is young (5.2 s: the other one may be probing it too)
 my @r = map { http_request('GET', '/t?k=a') } 1 .. 6;
@@ -193,7 +194,7 @@ Test::More::like($r[5]{body}, qr/"detail":"rate limit policy \\"q\\" exceeded, r
 second_nginx_stop();
 Test::More::ok(wait_for(15, sub { main::instances() == 1 }),
                'one instance once the other stopped');
-Test::More::is(scalar(redis_instances()), 1, 'one in Redis');
+Test::More::is(scalar(redis_instances('gw_rate:t4:')), 1, 'one in Redis');
 @s = map { http_request('GET', '/t?k=b')->{status} } 1 .. 11;
 Test::More::is("@s", join(' ', (200) x 10, 429), 'a probe of all of it');
 --- request
@@ -208,7 +209,7 @@ ok
 
 === TEST 5: Redis stopped: fail=local lifts the shares, the local count limits
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s prefix=gw_rate:t5:;
 --- config
 location = /t {
     gw_quota 10/hour key=$arg_k name=q;
@@ -218,7 +219,7 @@ location = /n {
     echo -n $gw_rate_instances;
 }
 --- init
-my $second = main::second('10/hour');
+my $second = main::second('10/hour', 'gw_rate:t5:');
 Test::More::ok(wait_for(10, sub { main::instances() == 2 }), 'two instances');
 my @s = map { http_request('GET', '/t?k=a')->{status} } 1 .. 6;
 Test::More::is("@s", '200 200 200 200 200 429', 'shares while Redis is up');
@@ -250,7 +251,7 @@ is unreachable, limits are local
 
 === TEST 6: Redis stopped: fail=closed still answers 503 with shares
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=200ms fail=closed;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=200ms fail=closed prefix=gw_rate:t6:;
 --- config
 location = /t {
     gw_quota 10/hour key=$arg_k name=q;
@@ -285,7 +286,7 @@ is unreachable, limits are closed (503)
 
 === TEST 7: shares=off: the former behaviour, no heartbeat, no grants
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms shares=off;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms shares=off prefix=gw_rate:t7:;
 --- config
 gw_rate_log_level info;
 location = /t {
@@ -298,11 +299,11 @@ location = /n {
 --- init
 my @s = map { http_request('GET', '/t?k=a')->{status} } 1 .. 11;
 Test::More::is("@s", join(' ', (200) x 10, 429), 'the local count only');
-Test::More::ok(wait_for(5, sub { %{ redis_keys('gw_rate:q:*') } }),
+Test::More::ok(wait_for(5, sub { %{ redis_keys('gw_rate:t7:q:*') } }),
                'the hits reached Redis');
-my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+my ($key) = keys %{ redis_keys('gw_rate:t7:q:*') };
 Test::More::is(GwTest::redis_cmd('EXISTS', "$key:g"), 0, 'no grants');
-Test::More::is(scalar(redis_instances()), 0, 'no heartbeat');
+Test::More::is(scalar(redis_instances('gw_rate:t7:')), 0, 'no heartbeat');
 --- request
 GET /n
 --- response_body
@@ -316,7 +317,7 @@ GET /n
 
 === TEST 8: nodes= is a floor under the instances counted
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s nodes=4;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s nodes=4 prefix=gw_rate:t8:;
 --- config
 gw_rate_log_level info;
 location = /t {
@@ -350,7 +351,7 @@ location = /t {
 }
 --- init
 my $port = second_nginx_start(<<"HTTP");
-    gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=100ms;
+    gw_rate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} sync=100ms prefix=gw_rate:t9:;
     server {
         listen 127.0.0.1:\$SECOND_PORT;
         location = /t {
@@ -362,13 +363,13 @@ my $port = second_nginx_start(<<"HTTP");
         }
     }
 HTTP
-Test::More::ok(wait_for(10, sub { redis_instances() == 1 }), 'counted');
+Test::More::ok(wait_for(10, sub { redis_instances('gw_rate:t9:') == 1 }), 'counted');
 my @s = map { http_request('GET', '/t?k=a', {}, undef, port => $port)->{status} } 1 .. 4;
 Test::More::is("@s", '200 200 200 200', 'four');
 Test::More::ok(wait_for(5, sub {
-    my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+    my ($key) = keys %{ redis_keys('gw_rate:t9:q:*') };
     $key && GwTest::redis_cmd('GET', $key) == 4 }), 'sent');
-my @before = redis_instances();
+my @before = redis_instances('gw_rate:t9:');
 my $worker = http_request('GET', '/pid', {}, undef, port => $port)->{body};
 second_nginx_reload();
 Test::More::ok(wait_for(10, sub {
@@ -376,7 +377,7 @@ Test::More::ok(wait_for(10, sub {
     'a new worker');
 @s = map { http_request('GET', '/t?k=a', {}, undef, port => $port)->{status} } 1 .. 7;
 Test::More::is("@s", '200 200 200 200 200 200 429', 'the rest of the quota');
-my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+my ($key) = keys %{ redis_keys('gw_rate:t9:q:*') };
 Test::More::is_deeply([keys %{ redis_grants($key) }], \@before,
                       'one instance, the same name');
 second_nginx_stop();
@@ -393,7 +394,7 @@ ok
 
 === TEST 10: probe= caps what a node admits on a key before its first grant
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=10s probe=2;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=10s probe=2 prefix=gw_rate:t10:;
 --- config
 gw_rate_log_level info;
 location = /t {
@@ -430,7 +431,7 @@ GET /t?k=a
 
 === TEST 11: SCRIPT FLUSH: the scripts are loaded again, no hit lost or counted twice
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms prefix=gw_rate:t11:;
 --- config
 location = /t {
     gw_quota 20/hour key=$arg_k name=q;
@@ -442,7 +443,7 @@ location = /n {
 --- init
 Test::More::ok(wait_for(10, sub { main::instances() == 1 }), 'one instance');
 my $total = sub {
-    my ($key) = keys %{ redis_keys('gw_rate:q:*') };
+    my ($key) = keys %{ redis_keys('gw_rate:t11:q:*') };
     return $key ? GwTest::redis_cmd('GET', $key) : 0;
 };
 http_request('GET', '/t?k=a') for 1 .. 5;
@@ -461,6 +462,46 @@ Test::More::is("@s", join(' ', (200) x 10, 429), 'the rest of the quota');
 --- request
 GET /t?k=a
 --- error_code: 429
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 12: a key whose sync fails is not refused for good: probes are renewed
+--- http_config
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=50ms probe=2 prefix=gw_rate:t12:;
+--- config
+gw_rate_log_level info;
+location = /t {
+    gw_quota 10/hour key=$arg_k name=q;
+    echo ok;
+}
+location = /n {
+    echo -n $gw_rate_instances;
+}
+--- init
+Test::More::ok(wait_for(10, sub { main::instances() == 1 }), 'one instance');
+# scripts refused: every sync of the key fails, the hits are kept
+GwTest::redis_cmd('ACL', 'SETUSER', 'default', '-eval', '-evalsha');
+my @s = map { http_request('GET', '/t?k=a')->{status} } 1 .. 3;
+Test::More::is("@s", '200 200 429', 'a probe of 2');
+my $admitted = 2;
+Test::More::ok(wait_for(10, sub {
+    $admitted++ if http_request('GET', '/t?k=a')->{status} == 200;
+    return $admitted >= 4;
+}), 'another probe once the first lapsed');
+GwTest::redis_cmd('ACL', 'SETUSER', 'default', '+@all');
+Test::More::ok(wait_for(10, sub {
+    my ($key) = keys %{ redis_keys('gw_rate:t12:q:*') };
+    $key && GwTest::redis_cmd('GET', $key) == $admitted }),
+    "the $admitted hits reached Redis once scripts were allowed again");
+--- request
+GET /t?k=b
+--- response_body
+ok
+--- error_log
+a sync failed: NOPERM
 --- no_error_log
 [alert]
 [emerg]
