@@ -426,12 +426,12 @@ ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /*
      * a grant outlives ten syncs without a hit on its key; a key is young
-     * while every instance that saw it at the same time has not synced
-     * yet: one interval, plus a slow round trip
+     * while an instance that saw it at the same time may not have synced
+     * it yet: one interval, and two more for a batch still in flight
      */
 
     rc->lifetime = ngx_max(10 * rc->sync, 1000);
-    rc->young = 2 * rc->sync + rc->timeout;
+    rc->young = 3 * rc->sync;
 
     rmcf->redis = rc;
 

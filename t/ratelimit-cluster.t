@@ -142,7 +142,7 @@ Test::More::ok(wait_for(10, sub { main::instances() == 2 }), 'two instances');
 my $t0 = Time::HiRes::time();
 my $admitted = 0;
 # a probe of 25 (half), the other's first probe held back while the key
-# is young (2 syncs + timeout), then grants of all that is left
+# is young (3 syncs), then grants of all that is left
 wait_for(10, sub {
     $admitted += grep { $_->{status} == 200 }
                  @{ parallel_requests(5, 'GET', '/t?k=a') };
@@ -169,7 +169,7 @@ GET /t?k=a
 
 === TEST 4: a probe is one instance's part; the count ages out when an instance stops
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s prefix=gw_rate:t4:;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=1s prefix=gw_rate:t4:;
 --- config
 location = /t {
     gw_quota 10/hour key=$arg_k name=q;
@@ -183,7 +183,7 @@ my $second = main::second('10/hour', 'gw_rate:t4:');
 Test::More::ok(wait_for(10, sub { main::instances() == 2 }), 'two instances');
 Test::More::is(scalar(redis_instances('gw_rate:t4:')), 2, 'two in Redis');
 # a new key: half of it before this instance's first grant, and nothing
-# more while the key is young (5.2 s: the other one may be probing it too)
+# more while the key is young (3 s: the other one may be probing it too)
 my @r = map { http_request('GET', '/t?k=a') } 1 .. 6;
 my @s = map { $_->{status} } @r;
 Test::More::is("@s", '200 200 200 200 200 429', 'a probe of 10 / 2');
@@ -209,7 +209,7 @@ ok
 
 === TEST 5: Redis stopped: fail=local lifts the shares, the local count limits
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s prefix=gw_rate:t5:;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=1s prefix=gw_rate:t5:;
 --- config
 location = /t {
     gw_quota 10/hour key=$arg_k name=q;
@@ -317,7 +317,7 @@ GET /n
 
 === TEST 8: nodes= is a floor under the instances counted
 --- http_config
-gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=100ms timeout=5s nodes=4 prefix=gw_rate:t8:;
+gw_rate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT sync=1s nodes=4 prefix=gw_rate:t8:;
 --- config
 gw_rate_log_level info;
 location = /t {
