@@ -505,8 +505,8 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
                 res[i].node->expire = res[i].expire;
 
                 if (zone->sync) {
-                    ngx_http_gw_rate_sync_hit(zone, res[i].node,
-                                              res[i].limit, old, 0);
+                    ngx_http_gw_rate_sync_hit(zone, res[i].node, &res[i],
+                                              old, 0);
                 }
             }
         }
@@ -532,7 +532,15 @@ ngx_http_gw_rate_decide(ngx_http_request_t *r, ngx_http_gw_rate_ctx_t *ctx,
 
             if (res[i].limit->zone->sync) {
                 ngx_http_gw_rate_sync_hit(res[i].limit->zone, res[i].node,
-                                          res[i].limit, res[i].state, 1);
+                                          &res[i], res[i].state, 1);
+            }
+        }
+    }
+
+    if (rejected) {
+        for (i = first; i < ctx->results.nelts; i++) {
+            if (res[i].rejected == 2 && res[i].node) {
+                ngx_http_gw_rate_sync_want(res[i].limit->zone, res[i].node);
             }
         }
     }

@@ -23,8 +23,23 @@
 #define NGX_HTTP_GW_RATE_BACKOFF_MIN    100
 #define NGX_HTTP_GW_RATE_BACKOFF_MAX    5000
 
+/* an instance counts while its heartbeat is younger than 3 periods */
+#define NGX_HTTP_GW_RATE_HEARTBEAT      1000
+#define NGX_HTTP_GW_RATE_STALE          3
+
+#define NGX_HTTP_GW_RATE_SCRIPT_QUOTA   0
+#define NGX_HTTP_GW_RATE_SCRIPT_NODES   1
+
 
 typedef struct ngx_http_gw_rate_batch_s  ngx_http_gw_rate_batch_t;
+
+
+typedef struct {
+    const char                  *text;
+    char                         sha[41];      /* "" until SCRIPT LOAD */
+    ngx_uint_t                   loading;
+} ngx_http_gw_rate_script_t;
+
 
 typedef struct {
     ngx_http_gw_rate_batch_t    *batch;
@@ -33,12 +48,16 @@ typedef struct {
     uint32_t                     window;
     uint32_t                     sent;
     uint32_t                     expire;
+    uint32_t                     limit;
+    uint32_t                     held;         /* quota: allowance left */
     ngx_uint_t                   kind;
 } ngx_http_gw_rate_entry_t;
 
 
 struct ngx_http_gw_rate_batch_s {
     ngx_pool_t                  *pool;
+    ngx_msec_t                   start;
+    ngx_msec_t                   lifetime;     /* of the grants it brings */
     ngx_uint_t                   pending;
     ngx_uint_t                   errors;
 };
@@ -52,11 +71,100 @@ typedef struct {
     ngx_msec_t                      connect_start;
     ngx_msec_t                      next_connect;
     ngx_msec_t                      backoff;
+    ngx_msec_t                      heartbeat;    /* the last one sent */
+    ngx_msec_t                      start;
     ngx_uint_t                      connected;
     ngx_uint_t                      down;
     ngx_event_t                     timer;
     ngx_log_t                      *log;
+    ngx_str_t                       id;           /* host:master pid:rand */
+    ngx_http_gw_rate_script_t       scripts[2];
 } ngx_http_gw_rate_redis_t;
+
+
+/*
+ * A quota's sync, atomic in Redis: the hits are added to the window's
+ * counter, then the instance gets a grant, what it may admit until its
+ * next sync, reserved in a hash next to the counter (field: instance,
+ * value: "grant:ms").  The grant is the instance's part of what neither
+ * the counter nor the live grants of the others hold.  While the key is
+ * young, the instances that have not synced it yet may be spending their
+ * first probes: their parts are held back too.
+ *
+ * The instance may still be spending what it held when the batch left
+ * until the reply arrives: that much stays reserved for it even when the
+ * new grant is smaller.
+ *
+ * KEYS: counter, grants; ARGV: hits, instance, limit, window end (s),
+ * grant lifetime (ms), young (ms), instances, held, probe cap (0: none).
+ * Returns {total, grant}.
+ */
+
+static const char  ngx_http_gw_rate_quota_script[] =
+    "local t = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "if t == tonumber(ARGV[1]) then "
+        "redis.call('EXPIREAT', KEYS[1], ARGV[4]) "
+    "end "
+    "local tm = redis.call('TIME') "
+    "local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000) "
+    "local limit = tonumber(ARGV[3]) "
+    "local h = redis.call('HGETALL', KEYS[2]) "
+    "local others, k, born, stale = 0, 0, nil, {} "
+    "for i = 1, #h, 2 do "
+        "if h[i] == '.born' then "
+            "born = tonumber(h[i + 1]) "
+        "elseif h[i] ~= ARGV[2] then "
+            "local g, ts = string.match(h[i + 1], '^(%d+):(%d+)$') "
+            "if g and now - tonumber(ts) < tonumber(ARGV[5]) then "
+                "others = others + tonumber(g) "
+                "k = k + 1 "
+            "else "
+                "stale[#stale + 1] = h[i] "
+            "end "
+        "end "
+    "end "
+    "if #stale > 0 then "
+        "redis.call('HDEL', KEYS[2], unpack(stale)) "
+    "end "
+    "local left = limit - t - others "
+    "local fresh = born == nil "
+    "if fresh then "
+        "born = now "
+    "end "
+    "local n = tonumber(ARGV[7]) "
+    "if now - born < tonumber(ARGV[6]) and n > k + 1 then "
+        "local probe = math.ceil(limit / n) "
+        "if tonumber(ARGV[9]) > 0 then "
+            "probe = math.min(probe, tonumber(ARGV[9])) "
+        "end "
+        "left = left - (n - k - 1) * probe "
+    "end "
+    "local grant = 0 "
+    "if left > 0 then "
+        "grant = math.ceil(left / (k + 1)) "
+    "end "
+    "local hold = math.max(grant, tonumber(ARGV[8])) "
+    "redis.call('HSET', KEYS[2], '.born', string.format('%d', born), "
+               "ARGV[2], string.format('%d:%d', hold, now)) "
+    "if fresh then "
+        "redis.call('EXPIREAT', KEYS[2], ARGV[4]) "
+    "end "
+    "return {t, grant}";
+
+
+/*
+ * The heartbeat: the instances that sent one within the last "stale" ms.
+ * KEYS: the set; ARGV: instance, stale (ms).  Returns their number.
+ */
+
+static const char  ngx_http_gw_rate_nodes_script[] =
+    "local tm = redis.call('TIME') "
+    "local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000) "
+    "redis.call('ZADD', KEYS[1], string.format('%d', now), ARGV[1]) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
+               "string.format('%d', now - tonumber(ARGV[2]))) "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+    "return redis.call('ZCARD', KEYS[1])";
 
 
 static void ngx_http_gw_rate_redis_tick(ngx_event_t *ev);
@@ -66,14 +174,24 @@ static void ngx_http_gw_rate_redis_close(ngx_http_gw_rate_redis_t *rd,
 static void ngx_http_gw_rate_redis_set_down(ngx_http_gw_rate_redis_t *rd,
     ngx_uint_t down);
 static void ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd);
+static ngx_int_t ngx_http_gw_rate_redis_script(ngx_http_gw_rate_redis_t *rd,
+    ngx_uint_t i, redisCallbackFn *fn, void *privdata, ngx_uint_t nargs,
+    ngx_str_t *args);
+static void ngx_http_gw_rate_redis_load(ngx_http_gw_rate_redis_t *rd,
+    ngx_http_gw_rate_script_t *script);
+static void ngx_http_gw_rate_redis_load_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
 static void ngx_http_gw_rate_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
+static void ngx_http_gw_rate_redis_nodes_reply(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_gw_rate_redis_batch_done(ngx_http_gw_rate_redis_t *rd,
+    ngx_http_gw_rate_batch_t *batch);
 static void ngx_http_gw_rate_redis_setup_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_gw_rate_redis_apply(ngx_http_gw_rate_entry_t *e,
-    uint32_t total);
+    uint32_t total, ngx_uint_t granted, uint32_t grant);
 static void ngx_http_gw_rate_redis_restore(ngx_http_gw_rate_entry_t *e);
-static void ngx_http_gw_rate_redis_done(ngx_http_gw_rate_batch_t *batch);
 static void ngx_http_gw_rate_redis_on_connect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_gw_rate_redis_on_disconnect(const redisAsyncContext *ac,
@@ -118,6 +236,7 @@ ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rc->sync = 100;
     rc->timeout = 1000;
+    rc->shares = 1;
     ngx_str_set(&rc->prefix, "gw_rate:");
     rc->addr_text = value[1];
 
@@ -244,6 +363,52 @@ ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "shares=", 7) == 0) {
+
+            if (ngx_strcmp(value[i].data + 7, "on") == 0) {
+                rc->shares = 1;
+
+            } else if (ngx_strcmp(value[i].data + 7, "off") == 0) {
+                rc->shares = 0;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid shares \"%V\", must be on or off",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "nodes=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+
+            if (n == NGX_ERROR || n < 1 || n > 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid nodes \"%V\", must be 1..1024",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rc->nodes = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "probe=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+
+            if (n == NGX_ERROR || n < 1 || n > 0xffffffff) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid probe \"%V\", must be "
+                                   "1..4294967295", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rc->probe = n;
+            continue;
+        }
+
         if (ngx_strcmp(value[i].data, "fail=local") == 0) {
             rc->fail_closed = 0;
             continue;
@@ -259,6 +424,15 @@ ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * a grant outlives ten syncs without a hit on its key; a key is young
+     * while an instance that saw it at the same time may not have synced
+     * it yet: one interval, and two more for a batch still in flight
+     */
+
+    rc->lifetime = ngx_max(10 * rc->sync, 1000);
+    rc->young = 3 * rc->sync;
+
     rmcf->redis = rc;
 
     return NGX_CONF_OK;
@@ -268,16 +442,19 @@ ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * A request admitted by a policy in Redis mode (the node holds the new
  * state): one more hit to send.  A quota's hits belong to its window;
- * those of a window that has ended and were not sent are dropped with it.
+ * those of a window that has ended and were not sent are dropped with it,
+ * and so is the share this instance held in it.
  */
 
 void
 ngx_http_gw_rate_sync_hit(ngx_http_gw_rate_zone_t *zone,
-    ngx_http_gw_rate_node_t *rn, ngx_http_gw_rate_limit_t *limit,
+    ngx_http_gw_rate_node_t *rn, ngx_http_gw_rate_result_t *res,
     int64_t old_state, ngx_uint_t inserted)
 {
-    ngx_http_gw_rate_sync_t  *sync;
+    ngx_http_gw_rate_sync_t   *sync;
+    ngx_http_gw_rate_limit_t  *limit;
 
+    limit = res->limit;
     sync = ngx_http_gw_rate_node_sync(rn);
 
     if (inserted) {
@@ -291,9 +468,102 @@ ngx_http_gw_rate_sync_hit(ngx_http_gw_rate_zone_t *zone,
     {
         sync->delta = 0;
         sync->synced = 0;
+        sync->share = NGX_HTTP_GW_RATE_SHARE_NONE;
+        sync->allow = 0;
     }
 
     sync->delta++;
+
+    if (limit->kind != NGX_HTTP_GW_QUOTA) {
+        return;
+    }
+
+    /* a hit admitted without a cap (Redis down) ends any share held */
+
+    sync->share = (u_char) res->share;
+    sync->allow = res->share ? res->allow - 1 : 0;
+
+    if (res->until) {
+        sync->until = res->until;
+    }
+}
+
+
+/*
+ * What this instance may still admit on a quota's key on its own, when
+ * quotas are spent by shares: the rest of a live grant that Redis reserved
+ * for it, or else a probe, its part (one in "instances") of what it knows
+ * is left, until its next sync brings a grant.  No cap while Redis is
+ * unreachable (fail=local) or before the instances were first counted.
+ */
+
+void
+ngx_http_gw_rate_sync_share(ngx_http_gw_rate_main_conf_t *rmcf,
+    ngx_http_gw_rate_result_t *res, uint32_t window, uint32_t count)
+{
+    uint32_t                  now;
+    ngx_uint_t                n;
+    ngx_http_gw_rate_zone_t  *zone;
+    ngx_http_gw_rate_sync_t  *sync;
+
+    res->share = NGX_HTTP_GW_RATE_SHARE_NONE;
+
+    zone = res->limit->zone;
+    n = zone->sh->instances;
+
+    if (!rmcf->redis->shares || zone->sh->redis_down || n == 0) {
+        return;
+    }
+
+    if (res->node
+        && (uint32_t) ((uint64_t) res->node->state >> 32) == window)
+    {
+        sync = ngx_http_gw_rate_node_sync(res->node);
+        now = (uint32_t) ngx_current_msec;
+
+        if (sync->share != NGX_HTTP_GW_RATE_SHARE_NONE
+            && (int32_t) (now - sync->until) < 0)
+        {
+            res->share = sync->share;
+            res->allow = sync->allow;
+            res->until = 0;
+            return;
+        }
+    }
+
+    /*
+     * a probe lasts until a grant replaces it, normally at the next sync;
+     * one whose key fails to sync (an error reply) is renewed as a grant
+     * would lapse
+     */
+
+    res->until = (uint32_t) (ngx_current_msec + rmcf->redis->lifetime);
+
+    n = ngx_max(n, rmcf->redis->nodes);
+
+    res->share = NGX_HTTP_GW_RATE_SHARE_PROBE;
+    res->allow = (uint32_t) ((res->limit->limit - count + n - 1) / n);
+
+    if (rmcf->redis->probe && res->allow > rmcf->redis->probe) {
+        res->allow = (uint32_t) rmcf->redis->probe;
+    }
+}
+
+
+/* a key refused by its share asks for a grant at the next sync */
+
+void
+ngx_http_gw_rate_sync_want(ngx_http_gw_rate_zone_t *zone,
+    ngx_http_gw_rate_node_t *rn)
+{
+    ngx_http_gw_rate_sync_t  *sync;
+
+    sync = ngx_http_gw_rate_node_sync(rn);
+    sync->want = 1;
+
+    /* keys to send are at the head of the queue */
+
+    ngx_http_gw_rate_touch(zone, rn);
 }
 
 
@@ -347,6 +617,36 @@ ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle)
 
     rd->rmcf = rmcf;
     rd->log = cycle->log;
+
+    /*
+     * hostname, master pid and a number drawn once per shared zone: an
+     * instance keeps its name over reloads, and two on one host (or in
+     * containers with the same pid) differ
+     */
+
+    if (zones[i]->sh->instance == 0) {
+        zones[i]->sh->instance = (ngx_atomic_uint_t) (ngx_random() | 1);
+    }
+
+    rd->id.data = ngx_pnalloc(cycle->pool, cycle->hostname.len
+                                           + 2 + NGX_INT64_LEN
+                                           + NGX_ATOMIC_T_LEN);
+    if (rd->id.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    rd->id.len = ngx_sprintf(rd->id.data, "%V:%P:%xA", &cycle->hostname,
+                             ngx_process == NGX_PROCESS_WORKER
+                             ? (ngx_pid_t) getppid() : ngx_pid,
+                             zones[i]->sh->instance)
+                 - rd->id.data;
+
+    rd->scripts[NGX_HTTP_GW_RATE_SCRIPT_QUOTA].text =
+                                               ngx_http_gw_rate_quota_script;
+    rd->scripts[NGX_HTTP_GW_RATE_SCRIPT_NODES].text =
+                                               ngx_http_gw_rate_nodes_script;
+    rd->start = ngx_current_msec;
+    rd->heartbeat = ngx_current_msec - 2 * NGX_HTTP_GW_RATE_HEARTBEAT;
 
     /* a zone kept over a reload remembers whether Redis was down */
 
@@ -434,6 +734,7 @@ ngx_http_gw_rate_redis_tick(ngx_event_t *ev)
 static void
 ngx_http_gw_rate_redis_connect(ngx_http_gw_rate_redis_t *rd)
 {
+    ngx_uint_t                      i;
     ngx_connection_t               *c;
     redisAsyncContext              *ac;
     ngx_http_gw_rate_redis_conf_t  *rc;
@@ -495,6 +796,15 @@ ngx_http_gw_rate_redis_connect(ngx_http_gw_rate_redis_t *rd)
     if (rc->db) {
         redisAsyncCommand(ac, ngx_http_gw_rate_redis_setup_reply, "SELECT",
                           "SELECT %d", (int) rc->db);
+    }
+
+    /* a restarted Redis has no scripts: load them before the first sync */
+
+    if (rc->shares) {
+        for (i = 0; i < 2; i++) {
+            rd->scripts[i].loading = 0;
+            ngx_http_gw_rate_redis_load(rd, &rd->scripts[i]);
+        }
     }
 
     /* the connect completes on the first write event */
@@ -646,16 +956,20 @@ ngx_http_gw_rate_redis_setup_reply(redisAsyncContext *ac, void *r,
 
 /*
  * Sends every pending delta: the nodes hit since the last sync are at the
- * head of each zone's LRU queue, and only they have a delta.
+ * head of each zone's LRU queue, and only they have a delta (or want a
+ * grant).  The heartbeat that counts the instances goes with it.
  */
 
 static void
 ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
 {
     u_char                          *key, *p;
+    u_char                           num[12 * NGX_INT64_LEN];
     size_t                           len;
     ngx_int_t                        rc;
-    ngx_uint_t                       i, n;
+    ngx_str_t                        args[12];
+    ngx_msec_t                       period;
+    ngx_uint_t                       i, n, heartbeat, instances;
     ngx_pool_t                      *pool;
     ngx_array_t                      entries;
     ngx_queue_t                     *q;
@@ -667,6 +981,8 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
     ngx_http_gw_rate_redis_conf_t   *rcf;
 
     rcf = rd->rmcf->redis;
+
+    period = ngx_max(rcf->sync, NGX_HTTP_GW_RATE_HEARTBEAT);
 
     pool = ngx_create_pool(16384, rd->log);
     if (pool == NULL) {
@@ -680,6 +996,8 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
     }
 
     batch->pool = pool;
+    batch->start = ngx_current_msec;
+    batch->lifetime = rcf->lifetime;
 
     if (ngx_array_init(&entries, pool, 64, sizeof(ngx_http_gw_rate_entry_t))
         != NGX_OK)
@@ -690,6 +1008,7 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
 
     zones = rd->rmcf->zones.elts;
     n = 0;
+    instances = 0;
 
     for (i = 0; i < rd->rmcf->zones.nelts; i++) {
         zone = zones[i];
@@ -697,6 +1016,8 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
         if (!zone->sync) {
             continue;
         }
+
+        instances = zone->sh->instances;
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -708,7 +1029,7 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
             rn = ngx_queue_data(q, ngx_http_gw_rate_node_t, queue);
             sync = ngx_http_gw_rate_node_sync(rn);
 
-            if (sync->delta == 0) {
+            if (sync->delta == 0 && !sync->want) {
                 break;
             }
 
@@ -726,20 +1047,44 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
             e->window = (uint32_t) ((uint64_t) rn->state >> 32);
             e->sent = sync->delta;
             e->expire = rn->expire;
+            e->limit = sync->unit;
+            e->held = 0;
+
+            if (sync->share != NGX_HTTP_GW_RATE_SHARE_NONE
+                && (int32_t) ((uint32_t) ngx_current_msec - sync->until) < 0)
+            {
+                e->held = sync->allow;
+            }
 
             sync->delta = 0;
+            sync->want = 0;
             n++;
         }
 
         ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
-    if (n == 0) {
+    /*
+     * the heartbeat goes once a period, and with every sync while this
+     * instance has hits to send or has just started, so that instances
+     * starting together count each other before they spend
+     */
+
+    heartbeat = rcf->shares
+                && (ngx_current_msec - rd->heartbeat >= period
+                    || ((n || ngx_current_msec - rd->start
+                              < NGX_HTTP_GW_RATE_STALE * period)
+                        && ngx_current_msec - rd->heartbeat
+                           >= rcf->sync / 2));
+
+    if (n == 0 && !heartbeat) {
         ngx_destroy_pool(pool);
         return;
     }
 
-    len = rcf->prefix.len + sizeof("q::") - 1 + 16 + NGX_INT32_LEN;
+    /* the key, then the grants' key */
+
+    len = 2 * (rcf->prefix.len + sizeof("q:::g") - 1 + 16 + NGX_INT32_LEN);
 
     key = ngx_pnalloc(pool, len);
     if (key == NULL) {
@@ -753,9 +1098,79 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
         return;
     }
 
+    if (heartbeat) {
+        rd->heartbeat = ngx_current_msec;
+
+        args[0].data = (u_char *) "1";
+        args[0].len = 1;
+        args[1].data = key;
+        args[1].len = ngx_sprintf(key, "%Vnodes", &rcf->prefix) - key;
+        args[2] = rd->id;
+        args[3].data = num;
+        args[3].len = ngx_sprintf(num, "%M",
+                                  NGX_HTTP_GW_RATE_STALE * period) - num;
+
+        rc = ngx_http_gw_rate_redis_script(rd, NGX_HTTP_GW_RATE_SCRIPT_NODES,
+                                           ngx_http_gw_rate_redis_nodes_reply,
+                                           batch, 4, args);
+        if (rc == REDIS_OK) {
+            batch->pending++;
+        }
+    }
+
     e = entries.elts;
 
     for (i = 0; i < n; i++) {
+
+        if (e[i].kind == NGX_HTTP_GW_QUOTA && rcf->shares && instances) {
+            p = ngx_sprintf(key, "%Vq:%016xL:%uD", &rcf->prefix, e[i].hash,
+                            e[i].window);
+
+            args[0].data = (u_char *) "2";
+            args[0].len = 1;
+            args[1].data = key;
+            args[1].len = p - key;
+            args[2].data = p + 1;
+            args[2].len = ngx_sprintf(p + 1, "%*s:g", (size_t) (p - key), key)
+                          - (p + 1);
+            args[3].data = num;
+            args[3].len = ngx_sprintf(num, "%uD", e[i].sent) - num;
+            args[4] = rd->id;
+            args[5].data = args[3].data + args[3].len;
+            args[5].len = ngx_sprintf(args[5].data, "%uD", e[i].limit)
+                          - args[5].data;
+            args[6].data = args[5].data + args[5].len;
+            args[6].len = ngx_sprintf(args[6].data, "%uD", e[i].expire + 60)
+                          - args[6].data;
+            args[7].data = args[6].data + args[6].len;
+            args[7].len = ngx_sprintf(args[7].data, "%M", rcf->lifetime)
+                          - args[7].data;
+            args[8].data = args[7].data + args[7].len;
+            args[8].len = ngx_sprintf(args[8].data, "%M", rcf->young)
+                          - args[8].data;
+            args[9].data = args[8].data + args[8].len;
+            args[9].len = ngx_sprintf(args[9].data, "%ui",
+                                      ngx_max(instances, rcf->nodes))
+                          - args[9].data;
+            args[10].data = args[9].data + args[9].len;
+            args[10].len = ngx_sprintf(args[10].data, "%uD", e[i].held)
+                           - args[10].data;
+            args[11].data = args[10].data + args[10].len;
+            args[11].len = ngx_sprintf(args[11].data, "%ui", rcf->probe)
+                           - args[11].data;
+
+            rc = ngx_http_gw_rate_redis_script(rd,
+                                              NGX_HTTP_GW_RATE_SCRIPT_QUOTA,
+                                              ngx_http_gw_rate_redis_reply,
+                                              &e[i], 12, args);
+            if (rc != REDIS_OK) {
+                ngx_http_gw_rate_redis_restore(&e[i]);
+                continue;
+            }
+
+            batch->pending++;
+            continue;
+        }
 
         if (e[i].kind == NGX_HTTP_GW_QUOTA) {
             p = ngx_sprintf(key, "%Vq:%016xL:%uD", &rcf->prefix, e[i].hash,
@@ -796,18 +1211,119 @@ ngx_http_gw_rate_redis_flush(ngx_http_gw_rate_redis_t *rd)
 }
 
 
+/*
+ * EVALSHA once Redis knows the script, EVAL with its text until then (the
+ * first sync after connecting, or after a SCRIPT FLUSH), which also asks
+ * for its SHA1; args: numkeys, keys and arguments
+ */
+
+static ngx_int_t
+ngx_http_gw_rate_redis_script(ngx_http_gw_rate_redis_t *rd, ngx_uint_t i,
+    redisCallbackFn *fn, void *privdata, ngx_uint_t nargs, ngx_str_t *args)
+{
+    size_t                      lens[16];
+    ngx_uint_t                  j;
+    const char                 *argv[16];
+    ngx_http_gw_rate_script_t  *script;
+
+    script = &rd->scripts[i];
+
+    if (script->sha[0] == '\0') {
+        ngx_http_gw_rate_redis_load(rd, script);
+
+        argv[0] = "EVAL";
+        argv[1] = script->text;
+
+    } else {
+        argv[0] = "EVALSHA";
+        argv[1] = script->sha;
+    }
+
+    lens[0] = ngx_strlen(argv[0]);
+    lens[1] = ngx_strlen(argv[1]);
+
+    for (j = 0; j < nargs && j < 14; j++) {
+        argv[j + 2] = (const char *) args[j].data;
+        lens[j + 2] = args[j].len;
+    }
+
+    return redisAsyncCommandArgv(rd->ac, fn, privdata, (int) (j + 2), argv,
+                                 lens);
+}
+
+
+/* one SCRIPT LOAD at a time: its reply gives the SHA1 for EVALSHA */
+
+static void
+ngx_http_gw_rate_redis_load(ngx_http_gw_rate_redis_t *rd,
+    ngx_http_gw_rate_script_t *script)
+{
+    if (script->loading) {
+        return;
+    }
+
+    if (redisAsyncCommand(rd->ac, ngx_http_gw_rate_redis_load_reply, script,
+                          "SCRIPT LOAD %s", script->text)
+        == REDIS_OK)
+    {
+        script->loading = 1;
+    }
+}
+
+
+static void
+ngx_http_gw_rate_redis_load_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                 *reply = r;
+    ngx_http_gw_rate_script_t  *script = privdata;
+
+    script->loading = 0;
+
+    if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 40) {
+        ngx_memcpy(script->sha, reply->str, 40);
+        script->sha[40] = '\0';
+    }
+}
+
+
 static void
 ngx_http_gw_rate_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     redisReply                *reply = r;
     ngx_http_gw_rate_entry_t  *e = privdata;
 
+    uint32_t                   grant;
+    ngx_uint_t                 ok, granted;
     ngx_http_gw_rate_redis_t  *rd;
 
     rd = ngx_http_gw_rate_redis_state;
 
+    ok = 0;
+    granted = 0;
+    grant = 0;
+
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0) {
-        ngx_http_gw_rate_redis_apply(e, (uint32_t) reply->integer);
+        ok = 1;
+
+    } else if (reply && reply->type == REDIS_REPLY_ARRAY
+               && reply->elements == 2
+               && reply->element[0]->type == REDIS_REPLY_INTEGER
+               && reply->element[0]->integer >= 0
+               && reply->element[1]->type == REDIS_REPLY_INTEGER
+               && reply->element[1]->integer >= 0)
+    {
+        ok = 1;
+        granted = 1;
+        grant = (uint32_t) ngx_min(reply->element[1]->integer, 0xffffffff);
+    }
+
+    if (ok) {
+        ngx_http_gw_rate_redis_apply(e,
+                                     (uint32_t) (granted
+                                                 ? reply->element[0]->integer
+                                                 : reply->integer),
+                                     granted, grant);
 
         if (rd) {
             ngx_http_gw_rate_redis_set_down(rd, 0);
@@ -816,9 +1332,16 @@ ngx_http_gw_rate_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     } else {
         ngx_http_gw_rate_redis_restore(e);
 
-        if (reply && e->batch->errors++ == 0 && rd) {
+        if (reply && reply->type == REDIS_REPLY_ERROR && rd
+            && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
+        {
+            /* SCRIPT FLUSH: EVAL with the text until it is loaded again */
+
+            rd->scripts[NGX_HTTP_GW_RATE_SCRIPT_QUOTA].sha[0] = '\0';
+
+        } else if (reply && e->batch->errors++ == 0 && rd) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "gw_rate_redis %V: INCRBY failed: %*s",
+                          "gw_rate_redis %V: a sync failed: %*s",
                           &rd->rmcf->redis->addr_text,
                           (size_t) (reply->type == REDIS_REPLY_ERROR
                                     ? reply->len : 0),
@@ -826,19 +1349,67 @@ ngx_http_gw_rate_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         }
     }
 
-    if (--e->batch->pending == 0) {
-        if (rd && rd->batch == e->batch) {
-            rd->batch = NULL;
-        }
-
-        ngx_http_gw_rate_redis_done(e->batch);
-    }
+    ngx_http_gw_rate_redis_batch_done(rd, e->batch);
 }
 
 
 static void
-ngx_http_gw_rate_redis_done(ngx_http_gw_rate_batch_t *batch)
+ngx_http_gw_rate_redis_nodes_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
 {
+    redisReply                *reply = r;
+    ngx_http_gw_rate_batch_t  *batch = privdata;
+
+    ngx_uint_t                 i;
+    ngx_http_gw_rate_zone_t  **zones;
+    ngx_http_gw_rate_redis_t  *rd;
+
+    rd = ngx_http_gw_rate_redis_state;
+
+    if (rd && reply && reply->type == REDIS_REPLY_INTEGER
+        && reply->integer > 0)
+    {
+        zones = rd->rmcf->zones.elts;
+
+        for (i = 0; i < rd->rmcf->zones.nelts; i++) {
+            if (zones[i]->sync) {
+                zones[i]->sh->instances = (ngx_atomic_uint_t) reply->integer;
+            }
+        }
+
+    } else if (rd && reply && reply->type == REDIS_REPLY_ERROR) {
+
+        if (ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+            rd->scripts[NGX_HTTP_GW_RATE_SCRIPT_NODES].sha[0] = '\0';
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "gw_rate_redis %V: the heartbeat failed: %*s",
+                          &rd->rmcf->redis->addr_text, (size_t) reply->len,
+                          reply->str);
+        }
+
+        /* sooner than a period: the instances must be counted */
+
+        rd->heartbeat -= NGX_HTTP_GW_RATE_HEARTBEAT;
+    }
+
+    ngx_http_gw_rate_redis_batch_done(rd, batch);
+}
+
+
+static void
+ngx_http_gw_rate_redis_batch_done(ngx_http_gw_rate_redis_t *rd,
+    ngx_http_gw_rate_batch_t *batch)
+{
+    if (--batch->pending) {
+        return;
+    }
+
+    if (rd && rd->batch == batch) {
+        rd->batch = NULL;
+    }
+
     ngx_destroy_pool(batch->pool);
 }
 
@@ -847,11 +1418,13 @@ ngx_http_gw_rate_redis_done(ngx_http_gw_rate_batch_t *batch)
  * The cluster total read back: what others added since this node's last
  * read is charged to the local counter.  A total below what was known
  * means the Redis key expired or Redis restarted: all but our own part is
- * new then.
+ * new then.  A quota's grant covers the hits admitted since the batch
+ * left as well.
  */
 
 static void
-ngx_http_gw_rate_redis_apply(ngx_http_gw_rate_entry_t *e, uint32_t total)
+ngx_http_gw_rate_redis_apply(ngx_http_gw_rate_entry_t *e, uint32_t total,
+    ngx_uint_t granted, uint32_t grant)
 {
     int64_t                   now, tat;
     uint64_t                  count;
@@ -881,11 +1454,18 @@ ngx_http_gw_rate_redis_apply(ngx_http_gw_rate_entry_t *e, uint32_t total)
 
     sync->synced = total;
 
-    if (remote == 0) {
-        goto done;
-    }
-
     if (e->kind == NGX_HTTP_GW_QUOTA) {
+
+        if (granted) {
+            sync->share = NGX_HTTP_GW_RATE_SHARE_GRANT;
+            sync->allow = (grant > sync->delta) ? grant - sync->delta : 0;
+            sync->until = (uint32_t) (e->batch->start + e->batch->lifetime);
+        }
+
+        if (remote == 0) {
+            goto done;
+        }
+
         count = (uint32_t) rn->state;
         count += remote;
 
@@ -894,6 +1474,10 @@ ngx_http_gw_rate_redis_apply(ngx_http_gw_rate_entry_t *e, uint32_t total)
         }
 
         rn->state = (int64_t) (((uint64_t) e->window << 32) | count);
+        goto done;
+    }
+
+    if (remote == 0) {
         goto done;
     }
 

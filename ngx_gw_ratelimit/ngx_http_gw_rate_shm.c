@@ -415,6 +415,21 @@ ngx_http_gw_rate_evaluate(ngx_http_gw_rate_main_conf_t *rmcf,
     res->now_remaining = limit->limit - count;
     res->now_reset = res->reset;
 
+    if (limit->zone->sync && !res->report) {
+        ngx_http_gw_rate_sync_share(rmcf, res, window, count);
+
+        if (res->share && res->allow == 0) {
+
+            /* this instance's share is spent: until its next sync */
+
+            res->rejected = 2;
+            res->remaining = 0;
+            res->retry = rmcf->redis->sync;
+            res->state = (int64_t) (((uint64_t) window << 32) | count);
+            return;
+        }
+    }
+
     count++;
 
     res->rejected = 0;

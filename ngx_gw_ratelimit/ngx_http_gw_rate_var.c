@@ -19,6 +19,8 @@
 
 static ngx_int_t ngx_http_gw_rate_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_gw_rate_instances_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
     ngx_http_gw_rate_main_conf_t *rmcf, ngx_str_t *key, ngx_buf_t *b);
 static ngx_int_t ngx_http_gw_rate_usage_zones(ngx_http_request_t *r,
@@ -43,6 +45,9 @@ static ngx_http_variable_t  ngx_http_gw_rate_vars[] = {
 
     { ngx_string("gw_quota_remaining"), NULL, ngx_http_gw_rate_variable,
       NGX_HTTP_GW_RATE_VAR_QUOTA, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gw_rate_instances"), NULL,
+      ngx_http_gw_rate_instances_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -71,6 +76,50 @@ ngx_http_gw_rate_add_variables(ngx_conf_t *cf)
         var->get_handler = v->get_handler;
         var->data = v->data;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The nginx instances sharing the Redis of gw_rate_redis, as last counted
+ * (0 before the first count); not found without Redis or with shares=off.
+ */
+
+static ngx_int_t
+ngx_http_gw_rate_instances_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                        *p;
+    ngx_uint_t                     i;
+    ngx_http_gw_rate_zone_t      **zones;
+    ngx_http_gw_rate_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_ratelimit_module);
+
+    zones = rmcf->zones.elts;
+
+    for (i = 0; i < rmcf->zones.nelts; i++) {
+        if (zones[i]->sync) {
+            break;
+        }
+    }
+
+    if (i == rmcf->zones.nelts || !rmcf->redis->shares) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_ATOMIC_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uA", zones[i]->sh->instances) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
 
     return NGX_OK;
 }
@@ -271,6 +320,7 @@ ngx_http_gw_rate_usage_policies(ngx_http_request_t *r,
         ngx_memzero(&res, sizeof(ngx_http_gw_rate_result_t));
         res.limit = limit;
         res.hash = ngx_http_gw_rate_hash(limit->id, key->data, key->len);
+        res.report = 1;
 
         ngx_shmtx_lock(&limit->zone->shpool->mutex);
 

@@ -43,6 +43,10 @@ typedef struct {
     ngx_atomic_t                 nodes;
     ngx_atomic_t                 evicted;
     ngx_atomic_t                 redis_down;   /* set by the Redis worker */
+    ngx_atomic_t                 instances;    /* live nginx sharing Redis,
+                                                  0 before the first count */
+    ngx_atomic_t                 instance;     /* random, names this nginx
+                                                  in Redis */
     time_t                       warned;       /* last "zone full" warning */
     size_t                       node_size;
 } ngx_http_gw_rate_shctx_t;
@@ -79,14 +83,25 @@ typedef struct {
 
 /*
  * In Redis mode a node is followed by what its synchronisation needs
- * (the node then takes a 128-byte slab slot).
+ * (the node then takes a 128-byte slab slot).  A quota's node also holds
+ * what this instance may admit on its own until its next sync: the rest
+ * of a grant reserved in Redis, or of a probe while it holds none.
  */
 typedef struct {
     uint32_t                     delta;        /* hits not sent to Redis */
     uint32_t                     synced;       /* cluster total last read */
-    uint32_t                     unit;         /* rate: N, time in 1/N ms */
+    uint32_t                     unit;         /* N; rate: time in 1/N ms */
     uint32_t                     interval;     /* rate: emission interval */
+    uint32_t                     allow;        /* quota: hits left to admit */
+    uint32_t                     until;        /* quota: share's end, msec */
+    u_char                       share;        /* quota: SHARE_* */
+    u_char                       want;         /* sync even without hits */
 } ngx_http_gw_rate_sync_t;
+
+
+#define NGX_HTTP_GW_RATE_SHARE_NONE   0
+#define NGX_HTTP_GW_RATE_SHARE_PROBE  1
+#define NGX_HTTP_GW_RATE_SHARE_GRANT  2
 
 
 #define ngx_http_gw_rate_node_sync(rn)                                       \
@@ -108,6 +123,11 @@ typedef struct {
     ngx_msec_t                   sync;
     ngx_msec_t                   timeout;
     ngx_uint_t                   fail_closed;
+    ngx_flag_t                   shares;       /* quotas spend by shares */
+    ngx_uint_t                   nodes;        /* floor of the instances */
+    ngx_uint_t                   probe;        /* cap of a probe, 0: none */
+    ngx_msec_t                   lifetime;     /* of a grant */
+    ngx_msec_t                   young;        /* a key's start-up time */
 } ngx_http_gw_rate_redis_conf_t;
 
 
@@ -180,7 +200,14 @@ typedef struct {
     uint64_t                     now_reset;
     uint64_t                     retry;        /* ms, when rejected */
     uint32_t                     expire;
-    ngx_uint_t                   rejected;
+    uint32_t                     allow;        /* quota share before this
+                                                  request, when capped */
+    uint32_t                     until;        /* a new probe's end, msec,
+                                                  or 0 */
+    ngx_uint_t                   share;        /* SHARE_* the cap came from,
+                                                  NONE: no cap */
+    ngx_uint_t                   report;       /* usage: no cluster share */
+    ngx_uint_t                   rejected;     /* 2: by the share only */
 } ngx_http_gw_rate_result_t;
 
 
@@ -209,8 +236,12 @@ void ngx_http_gw_rate_evaluate(ngx_http_gw_rate_main_conf_t *rmcf,
     ngx_http_gw_rate_result_t *res);
 
 void ngx_http_gw_rate_sync_hit(ngx_http_gw_rate_zone_t *zone,
-    ngx_http_gw_rate_node_t *rn, ngx_http_gw_rate_limit_t *limit,
+    ngx_http_gw_rate_node_t *rn, ngx_http_gw_rate_result_t *res,
     int64_t old_state, ngx_uint_t inserted);
+void ngx_http_gw_rate_sync_share(ngx_http_gw_rate_main_conf_t *rmcf,
+    ngx_http_gw_rate_result_t *res, uint32_t window, uint32_t count);
+void ngx_http_gw_rate_sync_want(ngx_http_gw_rate_zone_t *zone,
+    ngx_http_gw_rate_node_t *rn);
 
 char *ngx_http_gw_rate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_gw_rate_redis_init_process(ngx_cycle_t *cycle);

@@ -686,3 +686,109 @@ ok
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 59: gw_rate_redis: nodes zero
+--- http_config
+gw_rate_redis 127.0.0.1:6379 nodes=0;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid nodes "nodes=0", must be 1..1024
+
+
+
+=== TEST 60: gw_rate_redis: nodes not a number
+--- http_config
+gw_rate_redis 127.0.0.1:6379 nodes=two;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid nodes "nodes=two", must be 1..1024
+
+
+
+=== TEST 61: gw_rate_redis: nodes above 1024
+--- http_config
+gw_rate_redis 127.0.0.1:6379 nodes=1025;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid nodes "nodes=1025", must be 1..1024
+
+
+
+=== TEST 62: gw_rate_redis: nodes empty
+--- http_config
+gw_rate_redis 127.0.0.1:6379 nodes=;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid nodes "nodes=", must be 1..1024
+
+
+
+=== TEST 63: gw_rate_redis: shares neither on nor off
+--- http_config
+gw_rate_redis 127.0.0.1:6379 shares=yes;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid shares "shares=yes", must be on or off
+
+
+
+=== TEST 64: gw_rate_redis: the new parameters' good values are accepted
+--- http_config
+gw_rate_redis 127.0.0.1:1 nodes=1024 shares=off probe=4294967295 timeout=10ms;
+--- config
+location = /t {
+    gw_quota 5/hour key=x;
+    echo ok;
+}
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 65: gw_rate_redis: probe zero
+--- http_config
+gw_rate_redis 127.0.0.1:6379 probe=0;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid probe "probe=0", must be 1..4294967295
+
+
+
+=== TEST 66: gw_rate_redis: probe not a number
+--- http_config
+gw_rate_redis 127.0.0.1:6379 probe=-3;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid probe "probe=-3", must be 1..4294967295
+
+
+
+=== TEST 67: gw_rate_redis: probe above 2^32 - 1
+--- http_config
+gw_rate_redis 127.0.0.1:6379 probe=4294967296;
+--- config
+location = /t { echo ok; }
+--- must_die
+--- error_log
+invalid probe "probe=4294967296", must be 1..4294967295

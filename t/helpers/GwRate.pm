@@ -15,7 +15,8 @@ use File::Temp qw(tempdir);
 use GwTest qw(free_port wait_port);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(second_nginx_start second_nginx_stop redis_keys);
+our @EXPORT = qw(second_nginx_start second_nginx_stop second_nginx_reload
+                 redis_keys redis_grants redis_instances wait_for);
 
 my $dir;
 my $pid_file;
@@ -99,15 +100,59 @@ sub second_nginx_stop {
 }
 
 
-# the ratelimit keys in Redis, name => value
+# sends HUP to the second nginx's master
+sub second_nginx_reload {
+    return unless $pid_file && open my $fh, '<', $pid_file;
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    kill 'HUP', $pid if $pid;
+}
+
+
+# the ratelimit counters in Redis, name => value (not the quotas' grants,
+# hashes named <counter>:g, nor the instances' set, <prefix>nodes)
 sub redis_keys {
     my ($pattern) = @_;
     my $keys = GwTest::redis_cmd('KEYS', $pattern // 'gw_rate:*');
     my %kv;
     for my $k (ref $keys ? @$keys : ()) {
+        next if $k =~ /:g$|nodes$/;
         $kv{$k} = GwTest::redis_cmd('GET', $k);
     }
     return \%kv;
+}
+
+
+# the grants of a quota's counter, instance => [grant, ms]
+sub redis_grants {
+    my ($counter) = @_;
+    my $h = GwTest::redis_cmd('HGETALL', "$counter:g");
+    my %g = ref $h ? @$h : ();
+    delete $g{'.born'};
+    return { map { $_ => [split /:/, $g{$_}] } keys %g };
+}
+
+
+# the instances counted in Redis
+sub redis_instances {
+    my ($prefix) = @_;
+    my $m = GwTest::redis_cmd('ZRANGE', ($prefix // 'gw_rate:') . 'nodes',
+                              0, -1);
+    return ref $m ? @$m : ();
+}
+
+
+# polls cond every 50 ms until it is true or secs pass; returns its value
+sub wait_for {
+    my ($secs, $cond) = @_;
+    my $deadline = time + $secs;
+    my $v;
+    while (1) {
+        $v = $cond->();
+        return $v if $v || time >= $deadline;
+        sleep 0.05;
+    }
 }
 
 
