@@ -69,18 +69,36 @@ struct ngx_http_gw_cache_chunk_s {
 #define NGX_HTTP_GW_CACHE_CHUNK_HEAD  offsetof(ngx_http_gw_cache_chunk_t, data)
 
 
-/* one key: the variants stored for it and the fetch in flight */
-typedef struct {
-    ngx_rbtree_node_t             node;          /* node.key: crc32 of key */
+/* chains longer than this lose their oldest key on an insert */
+#define NGX_HTTP_GW_CACHE_MAX_CHAIN     8
+
+/* pinned keys met at the LRU tail that one eviction moves past */
+#define NGX_HTTP_GW_CACHE_MAX_SKIP      32
+
+#define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x67776361636865ULL
+
+
+typedef struct ngx_http_gw_cache_node_s  ngx_http_gw_cache_node_t;
+
+/*
+ * One key: the variants stored for it and the fetch in flight.  A request
+ * that owns the fetch keeps a pointer to its key (a pin): a pinned key is
+ * never freed, so the filters need no second lookup.
+ */
+struct ngx_http_gw_cache_node_s {
+    ngx_http_gw_cache_node_t     *next;          /* in the bucket */
+    ngx_http_gw_cache_node_t    **prev;          /* what points to this */
     ngx_queue_t                   lru;
     ngx_queue_t                   variants;
     ngx_msec_t                    fetch_expire;  /* 0: no fetch in flight */
     ngx_uint_t                    fetch_seq;
+    ngx_uint_t                    pins;
     time_t                        pass_until;
-    ngx_uint_t                    nvariants;
+    uint32_t                      hash;
+    u_short                       nvariants;
     u_short                       len;
     u_char                        key[1];
-} ngx_http_gw_cache_node_t;
+};
 
 
 /* one stored response */
@@ -110,8 +128,10 @@ typedef struct {
 
 
 typedef struct {
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
+    uint64_t                      magic;         /* this layout */
+    uint64_t                      seed[2];       /* the key hash's key */
+    ngx_http_gw_cache_node_t    **buckets;
+    ngx_uint_t                    mask;          /* buckets - 1 */
     ngx_queue_t                   lru;           /* most recent first */
     ngx_uint_t                    nodes;
     ngx_uint_t                    entries;
@@ -209,6 +229,7 @@ typedef struct {
     uint32_t                      hash;
     ngx_uint_t                    status;
     ngx_uint_t                    fetch_seq;
+    ngx_http_gw_cache_node_t     *node;          /* pinned while owner */
     ngx_msec_t                    wait_deadline;
     ngx_event_t                   wait_event;
     ngx_http_gw_cache_hit_t       hit;
@@ -266,6 +287,11 @@ size_t ngx_http_gw_cache_parse_tags(u_char *p, size_t len, u_char *out,
 
 /* the zone */
 ngx_int_t ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+uint32_t ngx_http_gw_cache_hash(ngx_http_gw_cache_zone_t *zone, u_char *p,
+    size_t len);
+void ngx_http_gw_cache_pin(ngx_http_gw_cache_ctx_t *ctx,
+    ngx_http_gw_cache_node_t *node);
+void ngx_http_gw_cache_unpin_locked(ngx_http_gw_cache_ctx_t *ctx);
 ngx_http_gw_cache_node_t *ngx_http_gw_cache_lookup_locked(
     ngx_http_gw_cache_zone_t *zone, ngx_str_t *key, uint32_t hash);
 ngx_http_gw_cache_node_t *ngx_http_gw_cache_node_create_locked(

@@ -1035,7 +1035,9 @@ ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    node = ngx_http_gw_cache_lookup_locked(zone, &ctx->key, ctx->hash);
+    node = ctx->node ? ctx->node
+                     : ngx_http_gw_cache_lookup_locked(zone, &ctx->key,
+                                                       ctx->hash);
 
     if (node) {
         e = ngx_http_gw_cache_find_variant_locked(r, node,
@@ -1295,7 +1297,9 @@ ngx_http_gw_cache_take_stale(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    node = ngx_http_gw_cache_lookup_locked(zone, &ctx->key, ctx->hash);
+    node = ctx->node ? ctx->node
+                     : ngx_http_gw_cache_lookup_locked(zone, &ctx->key,
+                                                       ctx->hash);
 
     if (node) {
         e = ngx_http_gw_cache_find_variant_locked(r, node,
@@ -1632,7 +1636,9 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     p = ngx_cpymem(p, cap->tags.data, cap->tags.len);
     ngx_memcpy(p, cap->headers.data, cap->headers.len);
 
-    node = ngx_http_gw_cache_lookup_locked(zone, &ctx->key, ctx->hash);
+    node = ctx->node ? ctx->node
+                     : ngx_http_gw_cache_lookup_locked(zone, &ctx->key,
+                                                       ctx->hash);
 
     if (node == NULL) {
         node = ngx_http_gw_cache_node_create_locked(zone, &ctx->key,

@@ -165,7 +165,7 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
     }
 
     ctx->key = key;
-    ctx->hash = ngx_crc32_long(key.data, key.len);
+    ctx->hash = ngx_http_gw_cache_hash(ctx->zone, key.data, key.len);
     ctx->has_auth = ngx_http_gw_cache_authenticated(r);
 
     ngx_http_set_ctx(r, ctx, ngx_http_gw_cache_module);
@@ -480,6 +480,7 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
             if (!r->subrequest_in_memory && r->method == NGX_HTTP_GET) {
                 node->fetch_expire = now_msec + conf->lock_timeout;
                 ctx->fetch_seq = ++node->fetch_seq;
+                ngx_http_gw_cache_pin(ctx, node);
                 ctx->status = NGX_HTTP_GW_CACHE_STALE;
                 update = 1;
                 goto hit;
@@ -573,6 +574,7 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
                 node->fetch_expire = now_msec + conf->lock_timeout;
                 ctx->fetch_seq = ++node->fetch_seq;
                 ctx->fetch_owner = 1;
+                ngx_http_gw_cache_pin(ctx, node);
             }
         }
     }
@@ -654,7 +656,8 @@ ngx_http_gw_cache_cleanup(void *data)
         ngx_del_timer(&ctx->wait_event);
     }
 
-    if (ctx->capture.body == NULL && !ctx->fetch_owner) {
+    if (ctx->capture.body == NULL && !ctx->fetch_owner && ctx->node == NULL)
+    {
         return;
     }
 
@@ -671,6 +674,8 @@ ngx_http_gw_cache_cleanup(void *data)
     if (ctx->fetch_owner) {
         ngx_http_gw_cache_fetch_release_locked(ctx, NULL, 0);
     }
+
+    ngx_http_gw_cache_unpin_locked(ctx);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }
@@ -701,6 +706,10 @@ ngx_http_gw_cache_fetch_release_locked(ngx_http_gw_cache_ctx_t *ctx,
     ctx->fetch_owner = 0;
 
     if (node == NULL) {
+        node = ctx->node;
+    }
+
+    if (node == NULL) {
         node = ngx_http_gw_cache_lookup_locked(ctx->zone, &ctx->key,
                                                ctx->hash);
         if (node == NULL) {
@@ -708,7 +717,12 @@ ngx_http_gw_cache_fetch_release_locked(ngx_http_gw_cache_ctx_t *ctx,
         }
     }
 
+    if (ctx->node == node) {
+        ngx_http_gw_cache_unpin_locked(ctx);
+    }
+
     if (node->fetch_seq != ctx->fetch_seq) {
+        ngx_http_gw_cache_node_release_locked(ctx->zone, node);
         return;
     }
 
@@ -803,7 +817,9 @@ ngx_http_gw_cache_background_update(ngx_http_request_t *r,
 
     ngx_http_set_ctx(sr, sctx, ngx_http_gw_cache_module);
 
-    /* the refresh owns the fetch now */
+    /* the refresh owns the fetch, and its pin of the key, now */
+    sctx->node = ctx->node;
+    ctx->node = NULL;
     ctx->fetch_owner = 0;
 
     return NGX_OK;
