@@ -86,7 +86,11 @@ typedef struct ngx_http_gw_cache_node_s  ngx_http_gw_cache_node_t;
  * never freed, so the filters need no second lookup.
  */
 struct ngx_http_gw_cache_node_s {
+    /* what a chain walk reads, in the node's first cache line */
     ngx_http_gw_cache_node_t     *next;          /* in the bucket */
+    uint32_t                      hash;
+    u_short                       len;
+    u_short                       nvariants;
     ngx_http_gw_cache_node_t    **prev;          /* what points to this */
     ngx_queue_t                   lru;
     ngx_queue_t                   variants;
@@ -94,9 +98,6 @@ struct ngx_http_gw_cache_node_s {
     ngx_uint_t                    fetch_seq;
     ngx_uint_t                    pins;
     time_t                        pass_until;
-    uint32_t                      hash;
-    u_short                       nvariants;
-    u_short                       len;
     u_char                        key[1];
 };
 
@@ -217,6 +218,7 @@ typedef struct {
     ngx_http_gw_cache_chunk_t    *body;
     ngx_http_gw_cache_chunk_t    *last;
     u_char                       *small;       /* a small body, in the pool */
+    size_t                        small_size;
     off_t                         body_len;
 } ngx_http_gw_cache_capture_t;
 

@@ -438,11 +438,6 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
         }
     }
 
-    rs->tags.data = ngx_pnalloc(r->pool, NGX_HTTP_GW_CACHE_MAX_TAGS);
-    if (rs->tags.data == NULL) {
-        return NGX_ERROR;
-    }
-
     part = &r->headers_out.headers.part;
     h = part->elts;
 
@@ -507,6 +502,14 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
             if (ngx_strncasecmp(h[i].key.data, (u_char *) "cache-tag", 9)
                 == 0)
             {
+                if (rs->tags.data == NULL) {
+                    rs->tags.data = ngx_pnalloc(r->pool,
+                                                NGX_HTTP_GW_CACHE_MAX_TAGS);
+                    if (rs->tags.data == NULL) {
+                        return NGX_ERROR;
+                    }
+                }
+
                 rs->tags.len += ngx_http_gw_cache_parse_tags(h[i].value.data,
                                     h[i].value.len,
                                     rs->tags.data + rs->tags.len,
@@ -535,6 +538,14 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
                                        (u_char *) "surrogate-key", 13)
                        == 0)
             {
+                if (rs->tags.data == NULL) {
+                    rs->tags.data = ngx_pnalloc(r->pool,
+                                                NGX_HTTP_GW_CACHE_MAX_TAGS);
+                    if (rs->tags.data == NULL) {
+                        return NGX_ERROR;
+                    }
+                }
+
                 rs->tags.len += ngx_http_gw_cache_parse_tags(h[i].value.data,
                                     h[i].value.len,
                                     rs->tags.data + rs->tags.len,
@@ -1427,6 +1438,7 @@ static ngx_int_t
 ngx_http_gw_cache_capture(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx,
     ngx_buf_t *b)
 {
+    u_char                       *p;
     size_t                        n, small;
     ngx_http_gw_cache_zone_t     *zone;
     ngx_http_gw_cache_capture_t  *cap;
@@ -1455,10 +1467,34 @@ ngx_http_gw_cache_capture(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx,
     if (cap->body == NULL && cap->body_len + n <= small) {
 
         if (cap->small == NULL) {
-            cap->small = ngx_pnalloc(r->pool, small);
+            /* a known length takes no more of the pool than it needs */
+
+            if (r->headers_out.content_length_n >= (off_t) n
+                && r->headers_out.content_length_n < (off_t) small)
+            {
+                cap->small_size = (size_t) r->headers_out.content_length_n;
+
+            } else {
+                cap->small_size = small;
+            }
+
+            cap->small = ngx_pnalloc(r->pool, cap->small_size);
             if (cap->small == NULL) {
                 return NGX_DECLINED;
             }
+        }
+
+        if (cap->body_len + n > cap->small_size) {
+            /* more than it said: the room for any small body */
+
+            p = ngx_pnalloc(r->pool, small);
+            if (p == NULL) {
+                return NGX_DECLINED;
+            }
+
+            ngx_memcpy(p, cap->small, (size_t) cap->body_len);
+            cap->small = p;
+            cap->small_size = small;
         }
 
         ngx_memcpy(cap->small + cap->body_len, b->pos, n);

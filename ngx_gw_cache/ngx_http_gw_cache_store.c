@@ -76,11 +76,12 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone->shpool->data = zone->sh;
 
     /*
-     * One bucket per 512 bytes of zone, a power of two: a stored response
-     * takes at least that much, so chains stay short when the zone is full.
+     * One bucket per 256 bytes of zone (a power of two, 3% of the zone):
+     * a stored response takes at least 384 bytes, so that a full zone
+     * has fewer keys than buckets and most chains hold one key or none.
      */
 
-    for (n = 64; n * 2 <= shm_zone->shm.size / 512; n *= 2) {
+    for (n = 64; n * 2 <= shm_zone->shm.size / 256; n *= 2) {
         /* void */
     }
 
