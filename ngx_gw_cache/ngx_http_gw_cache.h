@@ -75,6 +75,12 @@ struct ngx_http_gw_cache_chunk_s {
 /* pinned keys met at the LRU tail that one eviction moves past */
 #define NGX_HTTP_GW_CACHE_MAX_SKIP      32
 
+#if (defined __GNUC__)
+#define ngx_http_gw_cache_prefetch(p)  __builtin_prefetch(p)
+#else
+#define ngx_http_gw_cache_prefetch(p)
+#endif
+
 #define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x67776361636865ULL
 
 
@@ -160,6 +166,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                   zones;         /* of zone pointers */
+    ngx_http_variable_t          *consumer;      /* $gw_auth_consumer */
 } ngx_http_gw_cache_main_conf_t;
 
 

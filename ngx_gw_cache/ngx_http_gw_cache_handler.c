@@ -166,6 +166,10 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
 
     ctx->key = key;
     ctx->hash = ngx_http_gw_cache_hash(ctx->zone, key.data, key.len);
+
+    /* the bucket is in memory by the time the lookup reads it */
+    ngx_http_gw_cache_prefetch(
+                      &ctx->zone->sh->buckets[ctx->hash & ctx->zone->sh->mask]);
     ctx->has_auth = ngx_http_gw_cache_authenticated(r);
 
     ngx_http_set_ctx(r, ctx, ngx_http_gw_cache_module);
@@ -350,17 +354,36 @@ ngx_http_gw_cache_invalidation(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_gw_cache_authenticated(ngx_http_request_t *r)
 {
-    ngx_str_t                   name;
-    ngx_http_variable_value_t  *vv;
+    ngx_http_variable_t            *v;
+    ngx_http_variable_value_t      *vv;
+    ngx_http_gw_cache_main_conf_t  *gmcf;
 
     if (r->headers_in.authorization) {
         return 1;
     }
 
-    ngx_str_set(&name, "gw_auth_consumer");
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_cache_module);
+    v = gmcf->consumer;
 
-    vv = ngx_http_get_variable(r, &name,
-                               ngx_hash_key(name.data, name.len));
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (v->flags & NGX_HTTP_VAR_INDEXED) {
+        vv = ngx_http_get_flushed_variable(r, v->index);
+
+    } else {
+        /* in doubt, as authenticated: nothing shared */
+
+        vv = ngx_pcalloc(r->pool, sizeof(ngx_http_variable_value_t));
+        if (vv == NULL) {
+            return 1;
+        }
+
+        if (v->get_handler(r, vv, v->data) != NGX_OK) {
+            return 1;
+        }
+    }
 
     return vv != NULL && !vv->not_found && vv->len > 0;
 }
