@@ -122,6 +122,7 @@ typedef struct {
     unsigned                      no_cache:1;
     unsigned                      no_stale:1;
     unsigned                      shared_auth:1;
+    unsigned                      body_inline:1; /* body after the data */
     u_short                       vary_len;      /* "name,name" lowercase */
     u_short                       match_len;     /* the request's values */
     u_short                       etag_len;
@@ -154,6 +155,13 @@ typedef struct {
     size_t                        max_object;
     ngx_shm_zone_t               *shm_zone;
 } ngx_http_gw_cache_zone_t;
+
+
+/* where a small body kept in its record starts */
+#define ngx_http_gw_cache_inline_body(e)                                      \
+    ((ngx_http_gw_cache_chunk_t *) ngx_align_ptr((e)->data + (e)->vary_len    \
+         + (e)->match_len + (e)->etag_len + (e)->lm_len + (e)->tags_len       \
+         + (e)->headers_len, sizeof(void *)))
 
 
 /* ---- configuration ---- */

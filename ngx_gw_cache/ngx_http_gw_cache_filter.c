@@ -1104,6 +1104,7 @@ ngx_http_gw_cache_update_locked(ngx_http_request_t *r,
     uint16_t                    n, count;
     ngx_str_t                   name, value, un, uv, etag, lm;
     ngx_uint_t                  replaced;
+    ngx_http_gw_cache_chunk_t  *c;
     ngx_http_gw_cache_entry_t  *ne;
 
     etag.data = e->data + e->vary_len + e->match_len;
@@ -1208,6 +1209,12 @@ ngx_http_gw_cache_update_locked(ngx_http_request_t *r,
            + e->vary_len + e->match_len + etag.len + lm.len + e->tags_len
            + (q - blob);
 
+    if (e->body_inline) {
+        /* the body goes along with the record it lives in */
+        size = ngx_align(size, sizeof(void *)) + NGX_HTTP_GW_CACHE_CHUNK_HEAD
+               + (size_t) e->body_len;
+    }
+
     /* no eviction here: it could take this very entry */
 
     ne = ngx_slab_alloc_locked(zone->shpool, size);
@@ -1227,6 +1234,14 @@ ngx_http_gw_cache_update_locked(ngx_http_request_t *r,
     p = ngx_cpymem(p, lm.data, lm.len);
     p = ngx_cpymem(p, old - e->tags_len, e->tags_len);
     ngx_memcpy(p, blob, q - blob);
+
+    if (e->body_inline) {
+        c = ngx_http_gw_cache_inline_body(ne);
+        c->next = NULL;
+        c->len = e->body->len;
+        ngx_memcpy(c->data, e->body->data, c->len);
+        ne->body = c;
+    }
 
     ngx_queue_insert_after(&e->queue, &ne->queue);
     ngx_queue_remove(&e->queue);
@@ -1602,6 +1617,7 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     u_char                       *p;
     size_t                        size;
     time_t                        now;
+    ngx_uint_t                    inl;
     ngx_queue_t                  *q, *next;
     ngx_slab_pool_t              *shpool;
     ngx_http_gw_cache_zone_t     *zone;
@@ -1617,27 +1633,21 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    /* a small body: one chunk of its size */
-
-    if (cap->body == NULL && cap->body_len) {
-        size = NGX_HTTP_GW_CACHE_CHUNK_HEAD + (size_t) cap->body_len;
-
-        c = ngx_http_gw_cache_alloc_locked(zone, size);
-        if (c == NULL) {
-            goto failed;
-        }
-
-        c->next = NULL;
-        c->len = (size_t) cap->body_len;
-        ngx_memcpy(c->data, cap->small, c->len);
-
-        cap->body = c;
-        cap->last = c;
-    }
-
     size = offsetof(ngx_http_gw_cache_entry_t, data)
            + cap->vary.len + cap->match.len + cap->etag.len
            + cap->last_modified.len + cap->tags.len + cap->headers.len;
+
+    /*
+     * A small body is kept in the record itself: one allocation to make
+     * and, when the key is evicted, one to free.
+     */
+
+    inl = (cap->body == NULL && cap->body_len);
+
+    if (inl) {
+        size = ngx_align(size, sizeof(void *)) + NGX_HTTP_GW_CACHE_CHUNK_HEAD
+               + (size_t) cap->body_len;
+    }
 
     e = ngx_http_gw_cache_alloc_locked(zone, size);
     if (e == NULL) {
@@ -1663,6 +1673,7 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     e->headers_len = cap->headers.len;
     e->body_len = cap->body_len;
     e->body = cap->body;
+    e->body_inline = inl;
 
     p = e->data;
     p = ngx_cpymem(p, cap->vary.data, cap->vary.len);
@@ -1671,6 +1682,14 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     p = ngx_cpymem(p, cap->last_modified.data, cap->last_modified.len);
     p = ngx_cpymem(p, cap->tags.data, cap->tags.len);
     ngx_memcpy(p, cap->headers.data, cap->headers.len);
+
+    if (inl) {
+        c = ngx_http_gw_cache_inline_body(e);
+        c->next = NULL;
+        c->len = (size_t) cap->body_len;
+        ngx_memcpy(c->data, cap->small, c->len);
+        e->body = c;
+    }
 
     node = ctx->node ? ctx->node
                      : ngx_http_gw_cache_lookup_locked(zone, &ctx->key,

@@ -398,7 +398,10 @@ ngx_http_gw_cache_entry_free_locked(ngx_http_gw_cache_zone_t *zone,
     zone->sh->entries--;
     zone->sh->body_bytes -= entry->body_len;
 
-    ngx_http_gw_cache_chunks_free_locked(zone, entry->body);
+    if (!entry->body_inline) {
+        ngx_http_gw_cache_chunks_free_locked(zone, entry->body);
+    }
+
     ngx_slab_free_locked(zone->shpool, entry);
 }
 
