@@ -367,6 +367,18 @@ ngx_http_gw_cache_evict_locked(ngx_http_gw_cache_zone_t *zone)
         zone->sh->evictions++;
         ngx_http_gw_cache_node_free_locked(zone, n);
 
+        /*
+         * The next key to go is in the cache now (its neighbour was just
+         * unlinked); its first response is fetched meanwhile, for the next
+         * eviction.
+         */
+
+        if (!ngx_queue_empty(&zone->sh->lru)) {
+            q = ngx_queue_last(&zone->sh->lru);
+            n = ngx_queue_data(q, ngx_http_gw_cache_node_t, lru);
+            ngx_http_gw_cache_prefetch(ngx_queue_head(&n->variants));
+        }
+
         return 1;
     }
 
