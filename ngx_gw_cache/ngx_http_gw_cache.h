@@ -45,6 +45,8 @@ typedef struct {
     time_t                        s_maxage;          /* -1: absent */
     time_t                        stale_revalidate;  /* -1: absent */
     time_t                        stale_error;       /* -1: absent */
+    time_t                        max_stale;         /* -1: absent */
+    time_t                        min_fresh;         /* -1: absent */
     unsigned                      no_store:1;
     unsigned                      no_cache:1;
     unsigned                      private_:1;
@@ -248,6 +250,9 @@ typedef struct {
     ngx_uint_t                    fetch_seq;
     ngx_http_gw_cache_node_t     *node;          /* pinned while owner */
     ngx_msec_t                    wait_deadline;
+    time_t                        req_max_age;   /* -1: absent */
+    time_t                        req_max_stale; /* -1: absent */
+    time_t                        req_min_fresh; /* -1: absent */
     ngx_event_t                   wait_event;
     ngx_http_gw_cache_hit_t       hit;
     ngx_http_gw_cache_capture_t   capture;

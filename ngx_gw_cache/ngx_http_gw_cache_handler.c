@@ -223,6 +223,10 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
         req_no_cache = 1;
     }
 
+    ctx->req_max_age = cc.max_age;
+    ctx->req_max_stale = cc.max_stale;
+    ctx->req_min_fresh = cc.min_fresh;
+
     req_no_store = cc.no_store;
 
     ctx->store = !req_no_store
@@ -451,7 +455,7 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
     time_t                      now;
     u_char                     *p;
     ngx_int_t                   rc;
-    ngx_uint_t                  req_no_cache, fresh, update;
+    ngx_uint_t                  req_no_cache, fresh, usable, update;
     ngx_msec_t                  now_msec;
     ngx_http_gw_problem_t       problem;
     ngx_http_gw_cache_zone_t   *zone;
@@ -487,12 +491,24 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
 
         fresh = (now < e->expires);
 
-        if (fresh && !e->no_cache && !req_no_cache) {
+        /*
+         * What the request accepts (RFC 9111 5.2.1): an age of at most its
+         * max-age, and with min-fresh, that long still fresh; an entry
+         * outside that is revalidated, never answered stale instead.
+         */
+
+        usable = !e->no_cache && !req_no_cache
+                 && (ctx->req_max_age < 0
+                     || now - e->age_base <= ctx->req_max_age)
+                 && (ctx->req_min_fresh < 0
+                     || e->expires - now >= ctx->req_min_fresh);
+
+        if (fresh && usable) {
             ctx->status = NGX_HTTP_GW_CACHE_HIT;
             goto hit;
         }
 
-        if (!fresh && !e->no_cache && !req_no_cache && !e->no_stale
+        if (!fresh && usable && !e->no_stale
             && now - e->expires < e->stale_revalidate)
         {
             if (node->fetch_expire && node->fetch_expire > now_msec) {
@@ -508,6 +524,19 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
                 update = 1;
                 goto hit;
             }
+        }
+
+        /*
+         * RFC 9111 5.2.1.2: the client accepts a response stale by at most
+         * max-stale, unless the response forbids stale answers (no-cache,
+         * must-revalidate, proxy-revalidate, s-maxage: RFC 9111 4.2.4)
+         */
+
+        if (!fresh && usable && !e->no_stale && ctx->req_max_stale >= 0
+            && now - e->expires <= ctx->req_max_stale)
+        {
+            ctx->status = NGX_HTTP_GW_CACHE_STALE;
+            goto hit;
         }
 
         ctx->status = NGX_HTTP_GW_CACHE_EXPIRED;
