@@ -152,7 +152,7 @@ ngx_http_gw_cache_parse_cc(u_char *p, size_t len, ngx_http_gw_cache_cc_t *cc)
 
         } else if (ngx_http_gw_cache_name_is(name, name_len, "min-fresh")) {
 
-            /* RFC 9111 5.2.1.3: an invalid value is ignored; the largest wins */
+            /* RFC 9111 5.2.1.3: an invalid value is ignored; the most wins */
 
             n = ngx_http_gw_cache_parse_delta(value, value_len, -1);
 
