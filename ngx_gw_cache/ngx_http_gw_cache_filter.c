@@ -1615,7 +1615,7 @@ static void
 ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 {
     u_char                       *p;
-    size_t                        size;
+    size_t                        size, n;
     time_t                        now;
     ngx_uint_t                    inl;
     ngx_queue_t                  *q, *next;
@@ -1638,15 +1638,37 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
            + cap->last_modified.len + cap->tags.len + cap->headers.len;
 
     /*
-     * A small body is kept in the record itself: one allocation to make
-     * and, when the key is evicted, one to free.
+     * A small body is kept in the record itself, when both fit in half a
+     * page (a slab size class, no contiguous pages): one allocation to
+     * make and, when the key is evicted, one to free.  Otherwise it gets
+     * a chunk of its own size.
      */
 
-    inl = (cap->body == NULL && cap->body_len);
+    inl = 0;
 
-    if (inl) {
-        size = ngx_align(size, sizeof(void *)) + NGX_HTTP_GW_CACHE_CHUNK_HEAD
-               + (size_t) cap->body_len;
+    if (cap->body == NULL && cap->body_len) {
+        n = ngx_align(size, sizeof(void *)) + NGX_HTTP_GW_CACHE_CHUNK_HEAD
+            + (size_t) cap->body_len;
+
+        if (n <= ngx_pagesize / 2) {
+            inl = 1;
+            size = n;
+
+        } else {
+            c = ngx_http_gw_cache_alloc_locked(zone,
+                                               NGX_HTTP_GW_CACHE_CHUNK_HEAD
+                                               + (size_t) cap->body_len);
+            if (c == NULL) {
+                goto failed;
+            }
+
+            c->next = NULL;
+            c->len = (size_t) cap->body_len;
+            ngx_memcpy(c->data, cap->small, c->len);
+
+            cap->body = c;
+            cap->last = c;
+        }
     }
 
     e = ngx_http_gw_cache_alloc_locked(zone, size);

@@ -223,3 +223,31 @@ location = /count {
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 8: small bodies: in the response record, in a chunk of their own, in a page; each served whole
+--- http_config
+gw_cache_zone c size=1m;
+--- config
+location /t/ {
+    gw_cache c;
+    gw_cache_valid 10s;
+    add_header X-Pad "$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri";
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/f/;
+}
+location /f/ {
+    alias $TEST_NGINX_HTML_DIR/;
+}
+--- user_files eval
+">>> s100.txt\n" . ("a" x 99) . "\n>>> s1900.txt\n" . ("b" x 1899) . "\n>>> s2032.txt\n" . ("c" x 2031) . "\n>>> s2033.txt\n" . ("d" x 2032) . "\n"
+--- request eval
+["GET /t/s100.txt", "GET /t/s100.txt", "GET /t/s1900.txt", "GET /t/s1900.txt", "GET /t/s2032.txt", "GET /t/s2032.txt", "GET /t/s2033.txt", "GET /t/s2033.txt"]
+--- response_body eval
+[("a" x 99) . "\n", ("a" x 99) . "\n", ("b" x 1899) . "\n", ("b" x 1899) . "\n", ("c" x 2031) . "\n", ("c" x 2031) . "\n", ("d" x 2032) . "\n", ("d" x 2032) . "\n"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 100", "X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 1900", "X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 2032", "X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 2033"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
