@@ -240,6 +240,19 @@ typedef struct {
 } ngx_http_gw_cache_capture_t;
 
 
+/* the client's own request headers, while ours go to the backend */
+typedef struct {
+    ngx_list_t                    headers;
+    ngx_table_elt_t              *if_none_match;
+    ngx_table_elt_t              *if_modified_since;
+    ngx_table_elt_t              *if_match;
+    ngx_table_elt_t              *if_unmodified_since;
+    ngx_table_elt_t              *range;
+    ngx_table_elt_t              *if_range;
+    unsigned                      disable_not_modified:1;
+} ngx_http_gw_cache_saved_t;
+
+
 typedef struct {
     ngx_http_request_t           *request;
     ngx_http_gw_cache_zone_t     *zone;
@@ -250,22 +263,15 @@ typedef struct {
     ngx_uint_t                    fetch_seq;
     ngx_http_gw_cache_node_t     *node;          /* pinned while owner */
     ngx_msec_t                    wait_deadline;
+    ngx_event_t                  *wait_event;    /* while coalescing */
     time_t                        req_max_age;   /* -1: absent */
     time_t                        req_max_stale; /* -1: absent */
     time_t                        req_min_fresh; /* -1: absent */
-    ngx_event_t                   wait_event;
     ngx_http_gw_cache_hit_t       hit;
     ngx_http_gw_cache_capture_t   capture;
     ngx_http_handler_pt           content_handler;  /* for the refresh */
 
-    /* the client's own request headers, while ours go to the backend */
-    ngx_list_t                    saved_headers;
-    ngx_table_elt_t              *saved_if_none_match;
-    ngx_table_elt_t              *saved_if_modified_since;
-    ngx_table_elt_t              *saved_if_match;
-    ngx_table_elt_t              *saved_if_unmodified_since;
-    ngx_table_elt_t              *saved_range;
-    ngx_table_elt_t              *saved_if_range;
+    ngx_http_gw_cache_saved_t    *saved;         /* while revalidating */
 
     unsigned                      looked_up:1;
     unsigned                      has_auth:1;
@@ -285,7 +291,6 @@ typedef struct {
     unsigned                      has_hit:1;
     unsigned                      rerun:1;
     unsigned                      cleanup:1;
-    unsigned                      saved_disable_nm:1;
     unsigned                      no_coalesce:1;
     unsigned                      req_no_cache:1;
     unsigned                      invalidate:1;

@@ -106,7 +106,8 @@ ngx_http_gw_cache_precontent_handler(ngx_http_request_t *r)
     } else if (ctx->looked_up) {
         return NGX_DECLINED;
 
-    } else if (ctx->waiting && ctx->wait_event.timer_set) {
+    } else if (ctx->waiting && ctx->wait_event && ctx->wait_event->timer_set)
+    {
         /* woken early by a write event; the timer still runs */
         return NGX_AGAIN;
     }
@@ -601,12 +602,21 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
                 ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                                "gw_cache waits for \"%V\"", &ctx->key);
 
-                ctx->waiting = 1;
-                ctx->wait_event.handler = ngx_http_gw_cache_wait_handler;
-                ctx->wait_event.data = r;
-                ctx->wait_event.log = r->connection->log;
+                if (ctx->wait_event == NULL) {
+                    ctx->wait_event = ngx_pcalloc(r->pool,
+                                                  sizeof(ngx_event_t));
+                    if (ctx->wait_event == NULL) {
+                        return NGX_ERROR;
+                    }
 
-                ngx_add_timer(&ctx->wait_event, NGX_HTTP_GW_CACHE_WAIT_STEP);
+                    ctx->wait_event->handler = ngx_http_gw_cache_wait_handler;
+                    ctx->wait_event->data = r;
+                    ctx->wait_event->log = r->connection->log;
+                }
+
+                ctx->waiting = 1;
+
+                ngx_add_timer(ctx->wait_event, NGX_HTTP_GW_CACHE_WAIT_STEP);
 
                 r->write_event_handler = ngx_http_request_empty_handler;
 
@@ -704,8 +714,8 @@ ngx_http_gw_cache_cleanup(void *data)
 
     ngx_http_gw_cache_zone_t  *zone;
 
-    if (ctx->wait_event.timer_set) {
-        ngx_del_timer(&ctx->wait_event);
+    if (ctx->wait_event && ctx->wait_event->timer_set) {
+        ngx_del_timer(ctx->wait_event);
     }
 
     if (ctx->capture.body == NULL && !ctx->fetch_owner && ctx->node == NULL)
@@ -888,21 +898,31 @@ static ngx_int_t
 ngx_http_gw_cache_set_conditions(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx)
 {
-    ngx_str_t         *c;
-    ngx_uint_t         i, skip;
-    ngx_list_part_t   *part;
-    ngx_table_elt_t   *h, *nh;
+    ngx_str_t                  *c;
+    ngx_uint_t                  i, skip;
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *h, *nh;
+    ngx_http_gw_cache_saved_t  *saved;
 
     /* the list's "last" points into the struct: it stays where it is */
 
-    ctx->saved_headers = r->headers_in.headers;
-    ctx->saved_if_none_match = r->headers_in.if_none_match;
-    ctx->saved_if_modified_since = r->headers_in.if_modified_since;
-    ctx->saved_if_match = r->headers_in.if_match;
-    ctx->saved_if_unmodified_since = r->headers_in.if_unmodified_since;
-    ctx->saved_range = r->headers_in.range;
-    ctx->saved_if_range = r->headers_in.if_range;
-    ctx->saved_disable_nm = r->disable_not_modified;
+    if (ctx->saved == NULL) {
+        ctx->saved = ngx_palloc(r->pool, sizeof(ngx_http_gw_cache_saved_t));
+        if (ctx->saved == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    saved = ctx->saved;
+
+    saved->headers = r->headers_in.headers;
+    saved->if_none_match = r->headers_in.if_none_match;
+    saved->if_modified_since = r->headers_in.if_modified_since;
+    saved->if_match = r->headers_in.if_match;
+    saved->if_unmodified_since = r->headers_in.if_unmodified_since;
+    saved->range = r->headers_in.range;
+    saved->if_range = r->headers_in.if_range;
+    saved->disable_not_modified = r->disable_not_modified;
     ctx->headers_saved = 1;
 
     if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
@@ -912,7 +932,7 @@ ngx_http_gw_cache_set_conditions(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    part = &ctx->saved_headers.part;
+    part = &saved->headers.part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -1038,14 +1058,14 @@ ngx_http_gw_cache_restore_request(ngx_http_request_t *r,
 
     ctx->headers_saved = 0;
 
-    r->headers_in.headers = ctx->saved_headers;
-    r->headers_in.if_none_match = ctx->saved_if_none_match;
-    r->headers_in.if_modified_since = ctx->saved_if_modified_since;
-    r->headers_in.if_match = ctx->saved_if_match;
-    r->headers_in.if_unmodified_since = ctx->saved_if_unmodified_since;
-    r->headers_in.range = ctx->saved_range;
-    r->headers_in.if_range = ctx->saved_if_range;
-    r->disable_not_modified = ctx->saved_disable_nm;
+    r->headers_in.headers = ctx->saved->headers;
+    r->headers_in.if_none_match = ctx->saved->if_none_match;
+    r->headers_in.if_modified_since = ctx->saved->if_modified_since;
+    r->headers_in.if_match = ctx->saved->if_match;
+    r->headers_in.if_unmodified_since = ctx->saved->if_unmodified_since;
+    r->headers_in.range = ctx->saved->range;
+    r->headers_in.if_range = ctx->saved->if_range;
+    r->disable_not_modified = ctx->saved->disable_not_modified;
 }
 
 
