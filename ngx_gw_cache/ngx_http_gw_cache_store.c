@@ -346,7 +346,8 @@ static ngx_uint_t
 ngx_http_gw_cache_evict_locked(ngx_http_gw_cache_zone_t *zone)
 {
     ngx_uint_t                 skip;
-    ngx_queue_t               *q;
+    ngx_queue_t               *q, *e;
+    ngx_slab_pool_t           *pool;
     ngx_http_gw_cache_node_t  *n;
 
     for (skip = 0; skip < NGX_HTTP_GW_CACHE_MAX_SKIP; skip++) {
@@ -369,14 +370,26 @@ ngx_http_gw_cache_evict_locked(ngx_http_gw_cache_zone_t *zone)
 
         /*
          * The next key to go is in the cache now (its neighbour was just
-         * unlinked); its first response is fetched meanwhile, for the next
-         * eviction.
+         * unlinked).  What its eviction will touch is fetched meanwhile:
+         * its first response, what points to it in its chain, and the
+         * slab's descriptors of their pages.
          */
 
         if (!ngx_queue_empty(&zone->sh->lru)) {
             q = ngx_queue_last(&zone->sh->lru);
             n = ngx_queue_data(q, ngx_http_gw_cache_node_t, lru);
-            ngx_http_gw_cache_prefetch(ngx_queue_head(&n->variants));
+            e = ngx_queue_head(&n->variants);
+            pool = zone->shpool;
+
+            ngx_http_gw_cache_prefetch(e);
+            ngx_http_gw_cache_prefetch(n->prev);
+            ngx_http_gw_cache_prefetch(&pool->pages[((u_char *) n
+                                       - pool->start) >> ngx_pagesize_shift]);
+
+            if (e != &n->variants) {
+                ngx_http_gw_cache_prefetch(&pool->pages[((u_char *) e
+                                       - pool->start) >> ngx_pagesize_shift]);
+            }
         }
 
         return 1;
