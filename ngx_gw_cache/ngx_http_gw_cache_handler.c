@@ -774,13 +774,13 @@ ngx_http_gw_cache_fetch_release_locked(ngx_http_gw_cache_ctx_t *ctx,
     if (node == NULL) {
         node = ngx_http_gw_cache_lookup_locked(ctx->zone, &ctx->key,
                                                ctx->hash);
-        if (node == NULL) {
-            return;
-        }
     }
 
-    if (ctx->node == node) {
-        ngx_http_gw_cache_unpin_locked(ctx);
+    /* the fetch's pin goes with it; the node stays until freed explicitly */
+    ngx_http_gw_cache_unpin_locked(ctx);
+
+    if (node == NULL) {
+        return;
     }
 
     if (node->fetch_seq != ctx->fetch_seq) {
