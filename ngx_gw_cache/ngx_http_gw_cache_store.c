@@ -136,7 +136,7 @@ ngx_http_gw_cache_seed(ngx_http_gw_cache_sh_t *sh)
     fd = ngx_open_file("/dev/urandom", NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (fd != NGX_INVALID_FILE) {
-        n = read(fd, sh->seed, sizeof(sh->seed));
+        n = ngx_read_fd(fd, sh->seed, sizeof(sh->seed));
         (void) ngx_close_file(fd);
     }
 
@@ -155,9 +155,9 @@ ngx_http_gw_cache_seed(ngx_http_gw_cache_sh_t *sh)
 uint32_t
 ngx_http_gw_cache_hash(ngx_http_gw_cache_zone_t *zone, u_char *p, size_t len)
 {
-    u_char    *last;
-    uint64_t   v0, v1, v2, v3, m, b;
-    ngx_uint_t i;
+    u_char      *last;
+    uint64_t     v0, v1, v2, v3, m, b;
+    ngx_uint_t   i;
 
     v0 = zone->sh->seed[0] ^ 0x736f6d6570736575ULL;
     v1 = zone->sh->seed[1] ^ 0x646f72616e646f6dULL;
