@@ -374,11 +374,12 @@ ngx_http_gw_cache_authenticated(ngx_http_request_t *r)
         return 0;
     }
 
+    /* in doubt, as authenticated: nothing shared */
+
     if (v->flags & NGX_HTTP_VAR_INDEXED) {
         vv = ngx_http_get_flushed_variable(r, v->index);
 
     } else {
-        /* in doubt, as authenticated: nothing shared */
 
         vv = ngx_pcalloc(r->pool, sizeof(ngx_http_variable_value_t));
         if (vv == NULL) {
@@ -390,7 +391,11 @@ ngx_http_gw_cache_authenticated(ngx_http_request_t *r)
         }
     }
 
-    return vv != NULL && !vv->not_found && vv->len > 0;
+    if (vv == NULL) {
+        return 1;
+    }
+
+    return !vv->not_found && vv->len > 0;
 }
 
 
