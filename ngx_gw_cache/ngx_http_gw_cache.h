@@ -45,6 +45,8 @@ typedef struct {
     time_t                        s_maxage;          /* -1: absent */
     time_t                        stale_revalidate;  /* -1: absent */
     time_t                        stale_error;       /* -1: absent */
+    time_t                        max_stale;         /* -1: absent */
+    time_t                        min_fresh;         /* -1: absent */
     unsigned                      no_store:1;
     unsigned                      no_cache:1;
     unsigned                      private_:1;
@@ -69,18 +71,43 @@ struct ngx_http_gw_cache_chunk_s {
 #define NGX_HTTP_GW_CACHE_CHUNK_HEAD  offsetof(ngx_http_gw_cache_chunk_t, data)
 
 
-/* one key: the variants stored for it and the fetch in flight */
-typedef struct {
-    ngx_rbtree_node_t             node;          /* node.key: crc32 of key */
+/* chains longer than this lose their oldest key on an insert */
+#define NGX_HTTP_GW_CACHE_MAX_CHAIN     8
+
+/* pinned keys met at the LRU tail that one eviction moves past */
+#define NGX_HTTP_GW_CACHE_MAX_SKIP      32
+
+#if (defined __GNUC__)
+#define ngx_http_gw_cache_prefetch(p)  __builtin_prefetch(p)
+#else
+#define ngx_http_gw_cache_prefetch(p)
+#endif
+
+#define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x67776361636865ULL
+
+
+typedef struct ngx_http_gw_cache_node_s  ngx_http_gw_cache_node_t;
+
+/*
+ * One key: the variants stored for it and the fetch in flight.  A request
+ * that owns the fetch keeps a pointer to its key (a pin): a pinned key is
+ * never freed, so the filters need no second lookup.
+ */
+struct ngx_http_gw_cache_node_s {
+    /* what a chain walk reads, in the node's first cache line */
+    ngx_http_gw_cache_node_t     *next;          /* in the bucket */
+    uint32_t                      hash;
+    u_short                       len;
+    u_short                       nvariants;
+    ngx_http_gw_cache_node_t    **prev;          /* what points to this */
     ngx_queue_t                   lru;
     ngx_queue_t                   variants;
     ngx_msec_t                    fetch_expire;  /* 0: no fetch in flight */
     ngx_uint_t                    fetch_seq;
+    ngx_uint_t                    pins;
     time_t                        pass_until;
-    ngx_uint_t                    nvariants;
-    u_short                       len;
     u_char                        key[1];
-} ngx_http_gw_cache_node_t;
+};
 
 
 /* one stored response */
@@ -97,6 +124,7 @@ typedef struct {
     unsigned                      no_cache:1;
     unsigned                      no_stale:1;
     unsigned                      shared_auth:1;
+    unsigned                      body_inline:1; /* body after the data */
     u_short                       vary_len;      /* "name,name" lowercase */
     u_short                       match_len;     /* the request's values */
     u_short                       etag_len;
@@ -110,8 +138,10 @@ typedef struct {
 
 
 typedef struct {
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
+    uint64_t                      magic;         /* this layout */
+    uint64_t                      seed[2];       /* the key hash's key */
+    ngx_http_gw_cache_node_t    **buckets;
+    ngx_uint_t                    mask;          /* buckets - 1 */
     ngx_queue_t                   lru;           /* most recent first */
     ngx_uint_t                    nodes;
     ngx_uint_t                    entries;
@@ -129,6 +159,13 @@ typedef struct {
 } ngx_http_gw_cache_zone_t;
 
 
+/* where a small body kept in its record starts */
+#define ngx_http_gw_cache_inline_body(e)                                      \
+    ((ngx_http_gw_cache_chunk_t *) ngx_align_ptr((e)->data + (e)->vary_len    \
+         + (e)->match_len + (e)->etag_len + (e)->lm_len + (e)->tags_len       \
+         + (e)->headers_len, sizeof(void *)))
+
+
 /* ---- configuration ---- */
 
 typedef struct {
@@ -139,6 +176,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                   zones;         /* of zone pointers */
+    ngx_http_variable_t          *consumer;      /* $gw_auth_consumer */
 } ngx_http_gw_cache_main_conf_t;
 
 
@@ -197,8 +235,22 @@ typedef struct {
     ngx_http_gw_cache_chunk_t    *body;
     ngx_http_gw_cache_chunk_t    *last;
     u_char                       *small;       /* a small body, in the pool */
+    size_t                        small_size;
     off_t                         body_len;
 } ngx_http_gw_cache_capture_t;
+
+
+/* the client's own request headers, while ours go to the backend */
+typedef struct {
+    ngx_list_t                    headers;
+    ngx_table_elt_t              *if_none_match;
+    ngx_table_elt_t              *if_modified_since;
+    ngx_table_elt_t              *if_match;
+    ngx_table_elt_t              *if_unmodified_since;
+    ngx_table_elt_t              *range;
+    ngx_table_elt_t              *if_range;
+    unsigned                      disable_not_modified:1;
+} ngx_http_gw_cache_saved_t;
 
 
 typedef struct {
@@ -209,20 +261,17 @@ typedef struct {
     uint32_t                      hash;
     ngx_uint_t                    status;
     ngx_uint_t                    fetch_seq;
+    ngx_http_gw_cache_node_t     *node;          /* pinned while owner */
     ngx_msec_t                    wait_deadline;
-    ngx_event_t                   wait_event;
+    ngx_event_t                  *wait_event;    /* while coalescing */
+    time_t                        req_max_age;   /* -1: absent */
+    time_t                        req_max_stale; /* -1: absent */
+    time_t                        req_min_fresh; /* -1: absent */
     ngx_http_gw_cache_hit_t       hit;
     ngx_http_gw_cache_capture_t   capture;
     ngx_http_handler_pt           content_handler;  /* for the refresh */
 
-    /* the client's own request headers, while ours go to the backend */
-    ngx_list_t                    saved_headers;
-    ngx_table_elt_t              *saved_if_none_match;
-    ngx_table_elt_t              *saved_if_modified_since;
-    ngx_table_elt_t              *saved_if_match;
-    ngx_table_elt_t              *saved_if_unmodified_since;
-    ngx_table_elt_t              *saved_range;
-    ngx_table_elt_t              *saved_if_range;
+    ngx_http_gw_cache_saved_t    *saved;         /* while revalidating */
 
     unsigned                      looked_up:1;
     unsigned                      has_auth:1;
@@ -242,7 +291,6 @@ typedef struct {
     unsigned                      has_hit:1;
     unsigned                      rerun:1;
     unsigned                      cleanup:1;
-    unsigned                      saved_disable_nm:1;
     unsigned                      no_coalesce:1;
     unsigned                      req_no_cache:1;
     unsigned                      invalidate:1;
@@ -266,6 +314,11 @@ size_t ngx_http_gw_cache_parse_tags(u_char *p, size_t len, u_char *out,
 
 /* the zone */
 ngx_int_t ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+uint32_t ngx_http_gw_cache_hash(ngx_http_gw_cache_zone_t *zone, u_char *p,
+    size_t len);
+void ngx_http_gw_cache_pin(ngx_http_gw_cache_ctx_t *ctx,
+    ngx_http_gw_cache_node_t *node);
+void ngx_http_gw_cache_unpin_locked(ngx_http_gw_cache_ctx_t *ctx);
 ngx_http_gw_cache_node_t *ngx_http_gw_cache_lookup_locked(
     ngx_http_gw_cache_zone_t *zone, ngx_str_t *key, uint32_t hash);
 ngx_http_gw_cache_node_t *ngx_http_gw_cache_node_create_locked(

@@ -438,11 +438,6 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
         }
     }
 
-    rs->tags.data = ngx_pnalloc(r->pool, NGX_HTTP_GW_CACHE_MAX_TAGS);
-    if (rs->tags.data == NULL) {
-        return NGX_ERROR;
-    }
-
     part = &r->headers_out.headers.part;
     h = part->elts;
 
@@ -507,6 +502,14 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
             if (ngx_strncasecmp(h[i].key.data, (u_char *) "cache-tag", 9)
                 == 0)
             {
+                if (rs->tags.data == NULL) {
+                    rs->tags.data = ngx_pnalloc(r->pool,
+                                                NGX_HTTP_GW_CACHE_MAX_TAGS);
+                    if (rs->tags.data == NULL) {
+                        return NGX_ERROR;
+                    }
+                }
+
                 rs->tags.len += ngx_http_gw_cache_parse_tags(h[i].value.data,
                                     h[i].value.len,
                                     rs->tags.data + rs->tags.len,
@@ -535,6 +538,14 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
                                        (u_char *) "surrogate-key", 13)
                        == 0)
             {
+                if (rs->tags.data == NULL) {
+                    rs->tags.data = ngx_pnalloc(r->pool,
+                                                NGX_HTTP_GW_CACHE_MAX_TAGS);
+                    if (rs->tags.data == NULL) {
+                        return NGX_ERROR;
+                    }
+                }
+
                 rs->tags.len += ngx_http_gw_cache_parse_tags(h[i].value.data,
                                     h[i].value.len,
                                     rs->tags.data + rs->tags.len,
@@ -1035,7 +1046,9 @@ ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    node = ngx_http_gw_cache_lookup_locked(zone, &ctx->key, ctx->hash);
+    node = ctx->node ? ctx->node
+                     : ngx_http_gw_cache_lookup_locked(zone, &ctx->key,
+                                                       ctx->hash);
 
     if (node) {
         e = ngx_http_gw_cache_find_variant_locked(r, node,
@@ -1091,6 +1104,7 @@ ngx_http_gw_cache_update_locked(ngx_http_request_t *r,
     uint16_t                    n, count;
     ngx_str_t                   name, value, un, uv, etag, lm;
     ngx_uint_t                  replaced;
+    ngx_http_gw_cache_chunk_t  *c;
     ngx_http_gw_cache_entry_t  *ne;
 
     etag.data = e->data + e->vary_len + e->match_len;
@@ -1195,6 +1209,12 @@ ngx_http_gw_cache_update_locked(ngx_http_request_t *r,
            + e->vary_len + e->match_len + etag.len + lm.len + e->tags_len
            + (q - blob);
 
+    if (e->body_inline) {
+        /* the body goes along with the record it lives in */
+        size = ngx_align(size, sizeof(void *)) + NGX_HTTP_GW_CACHE_CHUNK_HEAD
+               + (size_t) e->body_len;
+    }
+
     /* no eviction here: it could take this very entry */
 
     ne = ngx_slab_alloc_locked(zone->shpool, size);
@@ -1214,6 +1234,14 @@ ngx_http_gw_cache_update_locked(ngx_http_request_t *r,
     p = ngx_cpymem(p, lm.data, lm.len);
     p = ngx_cpymem(p, old - e->tags_len, e->tags_len);
     ngx_memcpy(p, blob, q - blob);
+
+    if (e->body_inline) {
+        c = ngx_http_gw_cache_inline_body(ne);
+        c->next = NULL;
+        c->len = e->body->len;
+        ngx_memcpy(c->data, e->body->data, c->len);
+        ne->body = c;
+    }
 
     ngx_queue_insert_after(&e->queue, &ne->queue);
     ngx_queue_remove(&e->queue);
@@ -1295,7 +1323,9 @@ ngx_http_gw_cache_take_stale(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    node = ngx_http_gw_cache_lookup_locked(zone, &ctx->key, ctx->hash);
+    node = ctx->node ? ctx->node
+                     : ngx_http_gw_cache_lookup_locked(zone, &ctx->key,
+                                                       ctx->hash);
 
     if (node) {
         e = ngx_http_gw_cache_find_variant_locked(r, node,
@@ -1423,6 +1453,7 @@ static ngx_int_t
 ngx_http_gw_cache_capture(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx,
     ngx_buf_t *b)
 {
+    u_char                       *p;
     size_t                        n, small;
     ngx_http_gw_cache_zone_t     *zone;
     ngx_http_gw_cache_capture_t  *cap;
@@ -1451,10 +1482,34 @@ ngx_http_gw_cache_capture(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx,
     if (cap->body == NULL && cap->body_len + n <= small) {
 
         if (cap->small == NULL) {
-            cap->small = ngx_pnalloc(r->pool, small);
+            /* a known length takes no more of the pool than it needs */
+
+            if (r->headers_out.content_length_n >= (off_t) n
+                && r->headers_out.content_length_n < (off_t) small)
+            {
+                cap->small_size = (size_t) r->headers_out.content_length_n;
+
+            } else {
+                cap->small_size = small;
+            }
+
+            cap->small = ngx_pnalloc(r->pool, cap->small_size);
             if (cap->small == NULL) {
                 return NGX_DECLINED;
             }
+        }
+
+        if (cap->body_len + n > cap->small_size) {
+            /* more than it said: the room for any small body */
+
+            p = ngx_pnalloc(r->pool, small);
+            if (p == NULL) {
+                return NGX_DECLINED;
+            }
+
+            ngx_memcpy(p, cap->small, (size_t) cap->body_len);
+            cap->small = p;
+            cap->small_size = small;
         }
 
         ngx_memcpy(cap->small + cap->body_len, b->pos, n);
@@ -1560,8 +1615,9 @@ static void
 ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 {
     u_char                       *p;
-    size_t                        size;
+    size_t                        size, n;
     time_t                        now;
+    ngx_uint_t                    inl;
     ngx_queue_t                  *q, *next;
     ngx_slab_pool_t              *shpool;
     ngx_http_gw_cache_zone_t     *zone;
@@ -1577,27 +1633,43 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    /* a small body: one chunk of its size */
-
-    if (cap->body == NULL && cap->body_len) {
-        size = NGX_HTTP_GW_CACHE_CHUNK_HEAD + (size_t) cap->body_len;
-
-        c = ngx_http_gw_cache_alloc_locked(zone, size);
-        if (c == NULL) {
-            goto failed;
-        }
-
-        c->next = NULL;
-        c->len = (size_t) cap->body_len;
-        ngx_memcpy(c->data, cap->small, c->len);
-
-        cap->body = c;
-        cap->last = c;
-    }
-
     size = offsetof(ngx_http_gw_cache_entry_t, data)
            + cap->vary.len + cap->match.len + cap->etag.len
            + cap->last_modified.len + cap->tags.len + cap->headers.len;
+
+    /*
+     * A small body is kept in the record itself, when both fit in half a
+     * page (a slab size class, no contiguous pages): one allocation to
+     * make and, when the key is evicted, one to free.  Otherwise it gets
+     * a chunk of its own size.
+     */
+
+    inl = 0;
+
+    if (cap->body == NULL && cap->body_len) {
+        n = ngx_align(size, sizeof(void *)) + NGX_HTTP_GW_CACHE_CHUNK_HEAD
+            + (size_t) cap->body_len;
+
+        if (n <= ngx_pagesize / 2) {
+            inl = 1;
+            size = n;
+
+        } else {
+            c = ngx_http_gw_cache_alloc_locked(zone,
+                                               NGX_HTTP_GW_CACHE_CHUNK_HEAD
+                                               + (size_t) cap->body_len);
+            if (c == NULL) {
+                goto failed;
+            }
+
+            c->next = NULL;
+            c->len = (size_t) cap->body_len;
+            ngx_memcpy(c->data, cap->small, c->len);
+
+            cap->body = c;
+            cap->last = c;
+        }
+    }
 
     e = ngx_http_gw_cache_alloc_locked(zone, size);
     if (e == NULL) {
@@ -1623,6 +1695,7 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     e->headers_len = cap->headers.len;
     e->body_len = cap->body_len;
     e->body = cap->body;
+    e->body_inline = inl;
 
     p = e->data;
     p = ngx_cpymem(p, cap->vary.data, cap->vary.len);
@@ -1632,7 +1705,17 @@ ngx_http_gw_cache_commit(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     p = ngx_cpymem(p, cap->tags.data, cap->tags.len);
     ngx_memcpy(p, cap->headers.data, cap->headers.len);
 
-    node = ngx_http_gw_cache_lookup_locked(zone, &ctx->key, ctx->hash);
+    if (inl) {
+        c = ngx_http_gw_cache_inline_body(e);
+        c->next = NULL;
+        c->len = (size_t) cap->body_len;
+        ngx_memcpy(c->data, cap->small, c->len);
+        e->body = c;
+    }
+
+    node = ctx->node ? ctx->node
+                     : ngx_http_gw_cache_lookup_locked(zone, &ctx->key,
+                                                       ctx->hash);
 
     if (node == NULL) {
         node = ngx_http_gw_cache_node_create_locked(zone, &ctx->key,

@@ -106,7 +106,8 @@ ngx_http_gw_cache_precontent_handler(ngx_http_request_t *r)
     } else if (ctx->looked_up) {
         return NGX_DECLINED;
 
-    } else if (ctx->waiting && ctx->wait_event.timer_set) {
+    } else if (ctx->waiting && ctx->wait_event && ctx->wait_event->timer_set)
+    {
         /* woken early by a write event; the timer still runs */
         return NGX_AGAIN;
     }
@@ -165,7 +166,11 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
     }
 
     ctx->key = key;
-    ctx->hash = ngx_crc32_long(key.data, key.len);
+    ctx->hash = ngx_http_gw_cache_hash(ctx->zone, key.data, key.len);
+
+    /* the bucket is in memory by the time the lookup reads it */
+    ngx_http_gw_cache_prefetch(
+                      &ctx->zone->sh->buckets[ctx->hash & ctx->zone->sh->mask]);
     ctx->has_auth = ngx_http_gw_cache_authenticated(r);
 
     ngx_http_set_ctx(r, ctx, ngx_http_gw_cache_module);
@@ -218,6 +223,10 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
     if (cc.no_cache || cc.max_age == 0) {
         req_no_cache = 1;
     }
+
+    ctx->req_max_age = cc.max_age;
+    ctx->req_max_stale = cc.max_stale;
+    ctx->req_min_fresh = cc.min_fresh;
 
     req_no_store = cc.no_store;
 
@@ -350,19 +359,43 @@ ngx_http_gw_cache_invalidation(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_gw_cache_authenticated(ngx_http_request_t *r)
 {
-    ngx_str_t                   name;
-    ngx_http_variable_value_t  *vv;
+    ngx_http_variable_t            *v;
+    ngx_http_variable_value_t      *vv;
+    ngx_http_gw_cache_main_conf_t  *gmcf;
 
     if (r->headers_in.authorization) {
         return 1;
     }
 
-    ngx_str_set(&name, "gw_auth_consumer");
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_cache_module);
+    v = gmcf->consumer;
 
-    vv = ngx_http_get_variable(r, &name,
-                               ngx_hash_key(name.data, name.len));
+    if (v == NULL) {
+        return 0;
+    }
 
-    return vv != NULL && !vv->not_found && vv->len > 0;
+    /* in doubt, as authenticated: nothing shared */
+
+    if (v->flags & NGX_HTTP_VAR_INDEXED) {
+        vv = ngx_http_get_flushed_variable(r, v->index);
+
+    } else {
+
+        vv = ngx_pcalloc(r->pool, sizeof(ngx_http_variable_value_t));
+        if (vv == NULL) {
+            return 1;
+        }
+
+        if (v->get_handler(r, vv, v->data) != NGX_OK) {
+            return 1;
+        }
+    }
+
+    if (vv == NULL) {
+        return 1;
+    }
+
+    return !vv->not_found && vv->len > 0;
 }
 
 
@@ -428,7 +461,7 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
     time_t                      now;
     u_char                     *p;
     ngx_int_t                   rc;
-    ngx_uint_t                  req_no_cache, fresh, update;
+    ngx_uint_t                  req_no_cache, fresh, usable, update;
     ngx_msec_t                  now_msec;
     ngx_http_gw_problem_t       problem;
     ngx_http_gw_cache_zone_t   *zone;
@@ -464,12 +497,24 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
 
         fresh = (now < e->expires);
 
-        if (fresh && !e->no_cache && !req_no_cache) {
+        /*
+         * What the request accepts (RFC 9111 5.2.1): an age of at most its
+         * max-age, and with min-fresh, that long still fresh; an entry
+         * outside that is revalidated, never answered stale instead.
+         */
+
+        usable = !e->no_cache && !req_no_cache
+                 && (ctx->req_max_age < 0
+                     || now - e->age_base <= ctx->req_max_age)
+                 && (ctx->req_min_fresh < 0
+                     || e->expires - now >= ctx->req_min_fresh);
+
+        if (fresh && usable) {
             ctx->status = NGX_HTTP_GW_CACHE_HIT;
             goto hit;
         }
 
-        if (!fresh && !e->no_cache && !req_no_cache && !e->no_stale
+        if (!fresh && usable && !e->no_stale
             && now - e->expires < e->stale_revalidate)
         {
             if (node->fetch_expire && node->fetch_expire > now_msec) {
@@ -480,10 +525,24 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
             if (!r->subrequest_in_memory && r->method == NGX_HTTP_GET) {
                 node->fetch_expire = now_msec + conf->lock_timeout;
                 ctx->fetch_seq = ++node->fetch_seq;
+                ngx_http_gw_cache_pin(ctx, node);
                 ctx->status = NGX_HTTP_GW_CACHE_STALE;
                 update = 1;
                 goto hit;
             }
+        }
+
+        /*
+         * RFC 9111 5.2.1.2: the client accepts a response stale by at most
+         * max-stale, unless the response forbids stale answers (no-cache,
+         * must-revalidate, proxy-revalidate, s-maxage: RFC 9111 4.2.4)
+         */
+
+        if (!fresh && usable && !e->no_stale && ctx->req_max_stale >= 0
+            && now - e->expires <= ctx->req_max_stale)
+        {
+            ctx->status = NGX_HTTP_GW_CACHE_STALE;
+            goto hit;
         }
 
         ctx->status = NGX_HTTP_GW_CACHE_EXPIRED;
@@ -548,12 +607,21 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
                 ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                                "gw_cache waits for \"%V\"", &ctx->key);
 
-                ctx->waiting = 1;
-                ctx->wait_event.handler = ngx_http_gw_cache_wait_handler;
-                ctx->wait_event.data = r;
-                ctx->wait_event.log = r->connection->log;
+                if (ctx->wait_event == NULL) {
+                    ctx->wait_event = ngx_pcalloc(r->pool,
+                                                  sizeof(ngx_event_t));
+                    if (ctx->wait_event == NULL) {
+                        return NGX_ERROR;
+                    }
 
-                ngx_add_timer(&ctx->wait_event, NGX_HTTP_GW_CACHE_WAIT_STEP);
+                    ctx->wait_event->handler = ngx_http_gw_cache_wait_handler;
+                    ctx->wait_event->data = r;
+                    ctx->wait_event->log = r->connection->log;
+                }
+
+                ctx->waiting = 1;
+
+                ngx_add_timer(ctx->wait_event, NGX_HTTP_GW_CACHE_WAIT_STEP);
 
                 r->write_event_handler = ngx_http_request_empty_handler;
 
@@ -573,6 +641,7 @@ ngx_http_gw_cache_lookup(ngx_http_request_t *r,
                 node->fetch_expire = now_msec + conf->lock_timeout;
                 ctx->fetch_seq = ++node->fetch_seq;
                 ctx->fetch_owner = 1;
+                ngx_http_gw_cache_pin(ctx, node);
             }
         }
     }
@@ -650,11 +719,12 @@ ngx_http_gw_cache_cleanup(void *data)
 
     ngx_http_gw_cache_zone_t  *zone;
 
-    if (ctx->wait_event.timer_set) {
-        ngx_del_timer(&ctx->wait_event);
+    if (ctx->wait_event && ctx->wait_event->timer_set) {
+        ngx_del_timer(ctx->wait_event);
     }
 
-    if (ctx->capture.body == NULL && !ctx->fetch_owner) {
+    if (ctx->capture.body == NULL && !ctx->fetch_owner && ctx->node == NULL)
+    {
         return;
     }
 
@@ -671,6 +741,8 @@ ngx_http_gw_cache_cleanup(void *data)
     if (ctx->fetch_owner) {
         ngx_http_gw_cache_fetch_release_locked(ctx, NULL, 0);
     }
+
+    ngx_http_gw_cache_unpin_locked(ctx);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }
@@ -701,14 +773,23 @@ ngx_http_gw_cache_fetch_release_locked(ngx_http_gw_cache_ctx_t *ctx,
     ctx->fetch_owner = 0;
 
     if (node == NULL) {
+        node = ctx->node;
+    }
+
+    if (node == NULL) {
         node = ngx_http_gw_cache_lookup_locked(ctx->zone, &ctx->key,
                                                ctx->hash);
-        if (node == NULL) {
-            return;
-        }
+    }
+
+    /* the fetch's pin goes with it; the node stays until freed explicitly */
+    ngx_http_gw_cache_unpin_locked(ctx);
+
+    if (node == NULL) {
+        return;
     }
 
     if (node->fetch_seq != ctx->fetch_seq) {
+        ngx_http_gw_cache_node_release_locked(ctx->zone, node);
         return;
     }
 
@@ -803,7 +884,9 @@ ngx_http_gw_cache_background_update(ngx_http_request_t *r,
 
     ngx_http_set_ctx(sr, sctx, ngx_http_gw_cache_module);
 
-    /* the refresh owns the fetch now */
+    /* the refresh owns the fetch, and its pin of the key, now */
+    sctx->node = ctx->node;
+    ctx->node = NULL;
     ctx->fetch_owner = 0;
 
     return NGX_OK;
@@ -820,21 +903,31 @@ static ngx_int_t
 ngx_http_gw_cache_set_conditions(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx)
 {
-    ngx_str_t         *c;
-    ngx_uint_t         i, skip;
-    ngx_list_part_t   *part;
-    ngx_table_elt_t   *h, *nh;
+    ngx_str_t                  *c;
+    ngx_uint_t                  i, skip;
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *h, *nh;
+    ngx_http_gw_cache_saved_t  *saved;
 
     /* the list's "last" points into the struct: it stays where it is */
 
-    ctx->saved_headers = r->headers_in.headers;
-    ctx->saved_if_none_match = r->headers_in.if_none_match;
-    ctx->saved_if_modified_since = r->headers_in.if_modified_since;
-    ctx->saved_if_match = r->headers_in.if_match;
-    ctx->saved_if_unmodified_since = r->headers_in.if_unmodified_since;
-    ctx->saved_range = r->headers_in.range;
-    ctx->saved_if_range = r->headers_in.if_range;
-    ctx->saved_disable_nm = r->disable_not_modified;
+    if (ctx->saved == NULL) {
+        ctx->saved = ngx_palloc(r->pool, sizeof(ngx_http_gw_cache_saved_t));
+        if (ctx->saved == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    saved = ctx->saved;
+
+    saved->headers = r->headers_in.headers;
+    saved->if_none_match = r->headers_in.if_none_match;
+    saved->if_modified_since = r->headers_in.if_modified_since;
+    saved->if_match = r->headers_in.if_match;
+    saved->if_unmodified_since = r->headers_in.if_unmodified_since;
+    saved->range = r->headers_in.range;
+    saved->if_range = r->headers_in.if_range;
+    saved->disable_not_modified = r->disable_not_modified;
     ctx->headers_saved = 1;
 
     if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
@@ -844,7 +937,7 @@ ngx_http_gw_cache_set_conditions(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    part = &ctx->saved_headers.part;
+    part = &saved->headers.part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -970,14 +1063,14 @@ ngx_http_gw_cache_restore_request(ngx_http_request_t *r,
 
     ctx->headers_saved = 0;
 
-    r->headers_in.headers = ctx->saved_headers;
-    r->headers_in.if_none_match = ctx->saved_if_none_match;
-    r->headers_in.if_modified_since = ctx->saved_if_modified_since;
-    r->headers_in.if_match = ctx->saved_if_match;
-    r->headers_in.if_unmodified_since = ctx->saved_if_unmodified_since;
-    r->headers_in.range = ctx->saved_range;
-    r->headers_in.if_range = ctx->saved_if_range;
-    r->disable_not_modified = ctx->saved_disable_nm;
+    r->headers_in.headers = ctx->saved->headers;
+    r->headers_in.if_none_match = ctx->saved->if_none_match;
+    r->headers_in.if_modified_since = ctx->saved->if_modified_since;
+    r->headers_in.if_match = ctx->saved->if_match;
+    r->headers_in.if_unmodified_since = ctx->saved->if_unmodified_since;
+    r->headers_in.range = ctx->saved->range;
+    r->headers_in.if_range = ctx->saved->if_range;
+    r->disable_not_modified = ctx->saved->disable_not_modified;
 }
 
 

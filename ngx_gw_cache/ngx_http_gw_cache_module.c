@@ -17,6 +17,7 @@ static void *ngx_http_gw_cache_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_cache_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_gw_cache_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_gw_cache_init_module(ngx_cycle_t *cycle);
 static char *ngx_http_gw_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_cache(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -159,7 +160,7 @@ ngx_module_t  ngx_http_gw_cache_module = {
     ngx_http_gw_cache_commands,            /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_gw_cache_init_module,         /* init module */
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -330,6 +331,36 @@ ngx_http_gw_cache_init(ngx_conf_t *cf)
     *h = ngx_http_gw_cache_precontent_handler;
 
     return ngx_http_gw_cache_filter_init(cf);
+}
+
+
+/*
+ * $gw_auth_consumer, found once per cycle: ngx_gw_auth may not be loaded,
+ * and it adds its variables in its own postconfiguration.
+ */
+
+static ngx_int_t
+ngx_http_gw_cache_init_module(ngx_cycle_t *cycle)
+{
+    ngx_str_t                       name;
+    ngx_http_core_main_conf_t      *cmcf;
+    ngx_http_gw_cache_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_gw_cache_module);
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+
+    if (gmcf == NULL || cmcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(&name, "gw_auth_consumer");
+
+    gmcf->consumer = ngx_hash_find(&cmcf->variables_hash,
+                                   ngx_hash_key(name.data, name.len),
+                                   name.data, name.len);
+
+    return NGX_OK;
 }
 
 

@@ -33,6 +33,8 @@ ngx_http_gw_cache_cc_init(ngx_http_gw_cache_cc_t *cc)
     cc->s_maxage = -1;
     cc->stale_revalidate = -1;
     cc->stale_error = -1;
+    cc->max_stale = -1;
+    cc->min_fresh = -1;
 }
 
 
@@ -41,6 +43,7 @@ ngx_http_gw_cache_parse_cc(u_char *p, size_t len, ngx_http_gw_cache_cc_t *cc)
 {
     u_char  *end, *name, *value;
     size_t   name_len, value_len;
+    time_t   n;
 
     end = p + len;
 
@@ -131,6 +134,31 @@ ngx_http_gw_cache_parse_cc(u_char *p, size_t len, ngx_http_gw_cache_cc_t *cc)
         {
             cc->stale_error = ngx_http_gw_cache_parse_delta(value, value_len,
                                                             -1);
+
+        } else if (ngx_http_gw_cache_name_is(name, name_len, "max-stale")) {
+
+            /*
+             * RFC 9111 5.2.1.2: without a value, any staleness; an invalid
+             * value is ignored (no stale answer); the smallest value wins
+             */
+
+            n = (value == NULL)
+                ? NGX_HTTP_GW_CACHE_MAX_DELTA
+                : ngx_http_gw_cache_parse_delta(value, value_len, -1);
+
+            if (n >= 0 && (cc->max_stale < 0 || n < cc->max_stale)) {
+                cc->max_stale = n;
+            }
+
+        } else if (ngx_http_gw_cache_name_is(name, name_len, "min-fresh")) {
+
+            /* RFC 9111 5.2.1.3: an invalid value is ignored; the most wins */
+
+            n = ngx_http_gw_cache_parse_delta(value, value_len, -1);
+
+            if (n > cc->min_fresh) {
+                cc->min_fresh = n;
+            }
 
         } else if (ngx_http_gw_cache_name_is(name, name_len, "no-store")) {
             cc->no_store = 1;

@@ -1,10 +1,11 @@
 /*
  * Copyright (C) ngx_gw authors
  *
- * The zone: keys in an rbtree, their variants, an LRU of keys, bodies in
- * page-sized chunks of the slab, eviction of the least recently used keys
- * when an allocation fails.  Every function here runs under the zone's
- * mutex ("_locked").
+ * The zone: keys in a chained hash table (a seeded SipHash-1-3 of the key,
+ * chains of at most NGX_HTTP_GW_CACHE_MAX_CHAIN keys), their variants, an
+ * LRU of keys, bodies in page-sized chunks of the slab, eviction of the
+ * least recently used keys when an allocation fails.  Every function named
+ * "_locked" runs under the zone's mutex.
  */
 
 
@@ -15,8 +16,18 @@
 #include "ngx_http_gw_cache.h"
 
 
-static void ngx_http_gw_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+#define ngx_http_gw_cache_rotl(x, b)  (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define ngx_http_gw_cache_sipround(v0, v1, v2, v3)                            \
+    v0 += v1; v1 = ngx_http_gw_cache_rotl(v1, 13); v1 ^= v0;                  \
+    v0 = ngx_http_gw_cache_rotl(v0, 32);                                      \
+    v2 += v3; v3 = ngx_http_gw_cache_rotl(v3, 16); v3 ^= v2;                  \
+    v0 += v3; v3 = ngx_http_gw_cache_rotl(v3, 21); v3 ^= v0;                  \
+    v2 += v1; v1 = ngx_http_gw_cache_rotl(v1, 17); v1 ^= v2;                  \
+    v2 = ngx_http_gw_cache_rotl(v2, 32)
+
+
+static void ngx_http_gw_cache_seed(ngx_http_gw_cache_sh_t *sh);
 static ngx_uint_t ngx_http_gw_cache_evict_locked(
     ngx_http_gw_cache_zone_t *zone);
 static ngx_uint_t ngx_http_gw_cache_node_matches(
@@ -29,12 +40,22 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_gw_cache_zone_t  *ozone = data;
 
     size_t                     len;
+    ngx_uint_t                 n;
     ngx_http_gw_cache_zone_t  *zone;
 
     zone = shm_zone->data;
 
     if (ozone) {
-        /* a reload: the entries stay */
+        /* a reload: the entries stay, if this build can read them */
+
+        if (ozone->sh->magic != NGX_HTTP_GW_CACHE_ZONE_MAGIC) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "gw_cache_zone \"%V\" was made by another build "
+                          "of ngx_gw_cache; restart nginx to replace it",
+                          &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
         return NGX_OK;
@@ -54,8 +75,27 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->data = zone->sh;
 
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_gw_cache_rbtree_insert);
+    /*
+     * One bucket per 256 bytes of zone (a power of two, 3% of the zone):
+     * a stored response takes at least 384 bytes, so that a full zone
+     * has fewer keys than buckets and most chains hold one key or none.
+     */
+
+    for (n = 64; n * 2 <= shm_zone->shm.size / 256; n *= 2) {
+        /* void */
+    }
+
+    zone->sh->buckets = ngx_slab_calloc(zone->shpool,
+                                        n * sizeof(ngx_http_gw_cache_node_t *));
+    if (zone->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->sh->mask = n - 1;
+    zone->sh->magic = NGX_HTTP_GW_CACHE_ZONE_MAGIC;
+
+    ngx_http_gw_cache_seed(zone->sh);
+
     ngx_queue_init(&zone->sh->lru);
 
     zone->sh->nodes = 0;
@@ -80,41 +120,81 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/*
+ * The hash key, chosen when the zone is made: clients who choose URIs
+ * cannot know which keys share a bucket.
+ */
+
 static void
-ngx_http_gw_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+ngx_http_gw_cache_seed(ngx_http_gw_cache_sh_t *sh)
 {
-    ngx_rbtree_node_t         **p;
-    ngx_http_gw_cache_node_t   *n, *t;
+    ssize_t    n;
+    ngx_fd_t   fd;
 
-    for ( ;; ) {
+    n = 0;
 
-        if (node->key < temp->key) {
-            p = &temp->left;
+    fd = ngx_open_file("/dev/urandom", NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            n = (ngx_http_gw_cache_node_t *) node;
-            t = (ngx_http_gw_cache_node_t *) temp;
-
-            p = (ngx_memn2cmp(n->key, t->key, n->len, t->len) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
+    if (fd != NGX_INVALID_FILE) {
+        n = ngx_read_fd(fd, sh->seed, sizeof(sh->seed));
+        (void) ngx_close_file(fd);
     }
 
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    if (n != (ssize_t) sizeof(sh->seed)) {
+        /* no /dev/urandom: the chain cap still bounds every lookup */
+        sh->seed[0] = ((uint64_t) ngx_random() << 32) ^ (uint64_t) ngx_random()
+                      ^ (uint64_t) ngx_time() ^ ((uint64_t) ngx_pid << 40);
+        sh->seed[1] = ((uint64_t) ngx_random() << 32) ^ (uint64_t) ngx_random()
+                      ^ (uint64_t) (uintptr_t) sh;
+    }
+}
+
+
+/* SipHash-1-3 of the key under the zone's seed, folded to 32 bits */
+
+uint32_t
+ngx_http_gw_cache_hash(ngx_http_gw_cache_zone_t *zone, u_char *p, size_t len)
+{
+    u_char      *last;
+    uint64_t     v0, v1, v2, v3, m, b;
+    ngx_uint_t   i;
+
+    v0 = zone->sh->seed[0] ^ 0x736f6d6570736575ULL;
+    v1 = zone->sh->seed[1] ^ 0x646f72616e646f6dULL;
+    v2 = zone->sh->seed[0] ^ 0x6c7967656e657261ULL;
+    v3 = zone->sh->seed[1] ^ 0x7465646279746573ULL;
+
+    b = (uint64_t) len << 56;
+    last = p + (len & ~(size_t) 7);
+
+    for ( /* void */ ; p < last; p += 8) {
+        m = 0;
+
+        for (i = 0; i < 8; i++) {
+            m |= (uint64_t) p[i] << (8 * i);
+        }
+
+        v3 ^= m;
+        ngx_http_gw_cache_sipround(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+
+    for (i = 0; i < (len & 7); i++) {
+        b |= (uint64_t) p[i] << (8 * i);
+    }
+
+    v3 ^= b;
+    ngx_http_gw_cache_sipround(v0, v1, v2, v3);
+    v0 ^= b;
+
+    v2 ^= 0xff;
+    ngx_http_gw_cache_sipround(v0, v1, v2, v3);
+    ngx_http_gw_cache_sipround(v0, v1, v2, v3);
+    ngx_http_gw_cache_sipround(v0, v1, v2, v3);
+
+    b = v0 ^ v1 ^ v2 ^ v3;
+
+    return (uint32_t) (b ^ (b >> 32));
 }
 
 
@@ -122,45 +202,56 @@ ngx_http_gw_cache_node_t *
 ngx_http_gw_cache_lookup_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_str_t *key, uint32_t hash)
 {
-    ngx_int_t                  rc;
-    ngx_rbtree_node_t         *node, *sentinel;
     ngx_http_gw_cache_node_t  *n;
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
+    for (n = zone->sh->buckets[hash & zone->sh->mask]; n; n = n->next) {
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        n = (ngx_http_gw_cache_node_t *) node;
-
-        rc = ngx_memn2cmp(key->data, n->key, key->len, n->len);
-
-        if (rc == 0) {
+        if (n->hash == hash
+            && n->len == key->len
+            && ngx_memcmp(n->key, key->data, key->len) == 0)
+        {
             return n;
         }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
 }
 
 
+/*
+ * Adds a key (after a failed lookup).  A full chain first loses its oldest
+ * unpinned key, so that no lookup walks more than the cap; with every key
+ * of the chain pinned, nothing is added.
+ */
+
 ngx_http_gw_cache_node_t *
 ngx_http_gw_cache_node_create_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_str_t *key, uint32_t hash)
 {
-    ngx_http_gw_cache_node_t  *n;
+    ngx_uint_t                  len;
+    ngx_http_gw_cache_node_t   *n, *victim, **bucket;
+
+    bucket = &zone->sh->buckets[hash & zone->sh->mask];
+
+    len = 0;
+    victim = NULL;
+
+    for (n = *bucket; n; n = n->next) {
+        len++;
+
+        if (n->pins == 0) {
+            victim = n;
+        }
+    }
+
+    if (len >= NGX_HTTP_GW_CACHE_MAX_CHAIN) {
+        if (victim == NULL) {
+            return NULL;
+        }
+
+        zone->sh->evictions++;
+        ngx_http_gw_cache_node_free_locked(zone, victim);
+    }
 
     n = ngx_http_gw_cache_alloc_locked(zone,
                         offsetof(ngx_http_gw_cache_node_t, key) + key->len);
@@ -168,7 +259,7 @@ ngx_http_gw_cache_node_create_locked(ngx_http_gw_cache_zone_t *zone,
         return NULL;
     }
 
-    n->node.key = hash;
+    n->hash = hash;
     n->len = (u_short) key->len;
     ngx_memcpy(n->key, key->data, key->len);
 
@@ -176,13 +267,51 @@ ngx_http_gw_cache_node_create_locked(ngx_http_gw_cache_zone_t *zone,
     n->nvariants = 0;
     n->fetch_expire = 0;
     n->fetch_seq = 0;
+    n->pins = 0;
     n->pass_until = 0;
 
-    ngx_rbtree_insert(&zone->sh->rbtree, &n->node);
+    /* the eviction above may have changed the bucket's head */
+
+    n->next = *bucket;
+    n->prev = bucket;
+
+    if (n->next) {
+        n->next->prev = &n->next;
+    }
+
+    *bucket = n;
+
     ngx_queue_insert_head(&zone->sh->lru, &n->lru);
     zone->sh->nodes++;
 
     return n;
+}
+
+
+void
+ngx_http_gw_cache_pin(ngx_http_gw_cache_ctx_t *ctx,
+    ngx_http_gw_cache_node_t *node)
+{
+    if (ctx->node == node) {
+        return;
+    }
+
+    if (ctx->node) {
+        ngx_http_gw_cache_unpin_locked(ctx);
+    }
+
+    node->pins++;
+    ctx->node = node;
+}
+
+
+void
+ngx_http_gw_cache_unpin_locked(ngx_http_gw_cache_ctx_t *ctx)
+{
+    if (ctx->node) {
+        ctx->node->pins--;
+        ctx->node = NULL;
+    }
 }
 
 
@@ -211,23 +340,62 @@ ngx_http_gw_cache_alloc_locked(ngx_http_gw_cache_zone_t *zone, size_t size)
 }
 
 
+/* the least recently used unpinned key goes; pinned ones move to the head */
+
 static ngx_uint_t
 ngx_http_gw_cache_evict_locked(ngx_http_gw_cache_zone_t *zone)
 {
-    ngx_queue_t               *q;
+    ngx_uint_t                 skip;
+    ngx_queue_t               *q, *e;
+    ngx_slab_pool_t           *pool;
     ngx_http_gw_cache_node_t  *n;
 
-    if (ngx_queue_empty(&zone->sh->lru)) {
-        return 0;
+    for (skip = 0; skip < NGX_HTTP_GW_CACHE_MAX_SKIP; skip++) {
+
+        if (ngx_queue_empty(&zone->sh->lru)) {
+            return 0;
+        }
+
+        q = ngx_queue_last(&zone->sh->lru);
+        n = ngx_queue_data(q, ngx_http_gw_cache_node_t, lru);
+
+        if (n->pins) {
+            ngx_queue_remove(q);
+            ngx_queue_insert_head(&zone->sh->lru, q);
+            continue;
+        }
+
+        zone->sh->evictions++;
+        ngx_http_gw_cache_node_free_locked(zone, n);
+
+        /*
+         * The next key to go is in the cache now (its neighbour was just
+         * unlinked).  What its eviction will touch is fetched meanwhile:
+         * its first response, what points to it in its chain, and the
+         * slab's descriptors of their pages.
+         */
+
+        if (!ngx_queue_empty(&zone->sh->lru)) {
+            q = ngx_queue_last(&zone->sh->lru);
+            n = ngx_queue_data(q, ngx_http_gw_cache_node_t, lru);
+            e = ngx_queue_head(&n->variants);
+            pool = zone->shpool;
+
+            ngx_http_gw_cache_prefetch(e);
+            ngx_http_gw_cache_prefetch(n->prev);
+            ngx_http_gw_cache_prefetch(&pool->pages[((u_char *) n
+                                       - pool->start) >> ngx_pagesize_shift]);
+
+            if (e != &n->variants) {
+                ngx_http_gw_cache_prefetch(&pool->pages[((u_char *) e
+                                       - pool->start) >> ngx_pagesize_shift]);
+            }
+        }
+
+        return 1;
     }
 
-    q = ngx_queue_last(&zone->sh->lru);
-    n = ngx_queue_data(q, ngx_http_gw_cache_node_t, lru);
-
-    zone->sh->evictions++;
-    ngx_http_gw_cache_node_free_locked(zone, n);
-
-    return 1;
+    return 0;
 }
 
 
@@ -255,7 +423,10 @@ ngx_http_gw_cache_entry_free_locked(ngx_http_gw_cache_zone_t *zone,
     zone->sh->entries--;
     zone->sh->body_bytes -= entry->body_len;
 
-    ngx_http_gw_cache_chunks_free_locked(zone, entry->body);
+    if (!entry->body_inline) {
+        ngx_http_gw_cache_chunks_free_locked(zone, entry->body);
+    }
+
     ngx_slab_free_locked(zone->shpool, entry);
 }
 
@@ -274,14 +445,20 @@ ngx_http_gw_cache_node_free_locked(ngx_http_gw_cache_zone_t *zone,
     }
 
     ngx_queue_remove(&node->lru);
-    ngx_rbtree_delete(&zone->sh->rbtree, &node->node);
+
+    *node->prev = node->next;
+
+    if (node->next) {
+        node->next->prev = node->prev;
+    }
+
     zone->sh->nodes--;
 
     ngx_slab_free_locked(zone->shpool, node);
 }
 
 
-/* frees a key left with no variants, no fetch and no pass mark */
+/* frees a key left with no variants, no fetch, no pin and no pass mark */
 
 void
 ngx_http_gw_cache_node_release_locked(ngx_http_gw_cache_zone_t *zone,
@@ -289,6 +466,7 @@ ngx_http_gw_cache_node_release_locked(ngx_http_gw_cache_zone_t *zone,
 {
     if (node->nvariants == 0
         && node->fetch_expire == 0
+        && node->pins == 0
         && node->pass_until < ngx_time())
     {
         ngx_http_gw_cache_node_free_locked(zone, node);
@@ -335,7 +513,7 @@ ngx_http_gw_cache_copy_locked(ngx_pool_t *pool,
 }
 
 
-/* removes one key found through the tree; returns the responses removed */
+/* removes one key found through the table; returns the responses removed */
 
 ngx_uint_t
 ngx_http_gw_cache_purge_exact_locked(ngx_http_gw_cache_zone_t *zone,
@@ -347,8 +525,9 @@ ngx_http_gw_cache_purge_exact_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_http_gw_cache_entry_t  *e;
 
     node = ngx_http_gw_cache_lookup_locked(zone, key,
-                                           ngx_crc32_long(key->data,
-                                                          key->len));
+                                           ngx_http_gw_cache_hash(zone,
+                                                                  key->data,
+                                                                  key->len));
     if (node == NULL) {
         return 0;
     }
@@ -425,11 +604,11 @@ ngx_http_gw_cache_purge_locked(ngx_http_gw_cache_zone_t *zone, ngx_uint_t how,
 
             n += node->nvariants;
 
-            if (node->fetch_expire == 0) {
+            if (node->pins == 0) {
                 ngx_http_gw_cache_node_free_locked(zone, node);
 
             } else {
-                /* a fetch in flight still owns the key */
+                /* a request with a fetch in flight still holds the key */
                 while (!ngx_queue_empty(&node->variants)) {
                     vq = ngx_queue_head(&node->variants);
                     e = ngx_queue_data(vq, ngx_http_gw_cache_entry_t, queue);

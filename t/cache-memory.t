@@ -1,3 +1,6 @@
+use FindBin;
+use lib "$FindBin::Bin/helpers";
+use GwTest;
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
@@ -223,3 +226,74 @@ location = /count {
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 8: small bodies: in the response record, in a chunk of their own, in a page; each served whole
+--- http_config
+gw_cache_zone c size=1m;
+--- config
+location /t/ {
+    gw_cache c;
+    gw_cache_valid 10s;
+    add_header X-Pad "$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri$uri";
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/f/;
+}
+location /f/ {
+    alias $TEST_NGINX_HTML_DIR/;
+}
+--- user_files eval
+">>> s100.txt\n" . ("a" x 99) . "\n>>> s1900.txt\n" . ("b" x 1899) . "\n>>> s2032.txt\n" . ("c" x 2031) . "\n>>> s2033.txt\n" . ("d" x 2032) . "\n"
+--- request eval
+["GET /t/s100.txt", "GET /t/s100.txt", "GET /t/s1900.txt", "GET /t/s1900.txt", "GET /t/s2032.txt", "GET /t/s2032.txt", "GET /t/s2033.txt", "GET /t/s2033.txt"]
+--- response_body eval
+[("a" x 99) . "\n", ("a" x 99) . "\n", ("b" x 1899) . "\n", ("b" x 1899) . "\n", ("c" x 2031) . "\n", ("c" x 2031) . "\n", ("d" x 2032) . "\n", ("d" x 2032) . "\n"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 100", "X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 1900", "X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 2032", "X-Cache-Status: MISS", "X-Cache-Status: HIT\nContent-Length: 2033"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 9: a key whose fetch is in flight outlives a full zone's evictions: the slow answer is stored, then hit
+--- http_config
+gw_cache_zone c size=64k max_object=8k;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend$uri;
+}
+location /backend/t/slow {
+    echo_sleep 1;
+    echo "the slow answer";
+}
+location /backend {
+    echo_duplicate 600 "0123456789";
+}
+--- init
+truncate $_, 0 for glob "$ENV{TEST_NGINX_SERVROOT}/logs/backend*.log";
+my $slow = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ENV{TEST_NGINX_SERVER_PORT}) or die "connect: $!";
+print $slow "GET /t/slow HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+select(undef, undef, undef, 0.2);
+for my $i (1 .. 40) {
+    my $r = GwTest::http_request('GET', "/t/$i");
+    $r->{status} == 200 && length($r->{body}) == 6000 or die "fill $i: $r->{status}\n";
+}
+my $raw = '';
+1 while sysread($slow, $raw, 65536, length $raw);
+Test::More::like($raw, qr/\AHTTP\/1.1 200 .*X-Cache-Status: MISS\r\n(?:[^\r\n]+\r\n)*\r\n10\r\nthe slow answer\n\r\n0\r\n\r\n\z/s, "TEST 9: the slow miss answered whole");
+--- request
+GET /t/slow
+--- response_body
+the slow answer
+--- response_headers
+X-Cache-Status: HIT
+--- timeout: 10
+--- no_error_log
+[error]
+[alert]
+[emerg]
+[crit]
