@@ -11,7 +11,9 @@ use Test::Nginx::Socket 'no_plan';
 no_shuffle();
 add_block_preprocessor(sub {
     my $block = shift;
-    # every block starts from an empty Redis
+    # every block starts from an empty Redis, and the previous block's
+    # nginx is gone first: a late sync of its must not land in this one
+    Test::Nginx::Util::stop_nginx();
     GwTest::redis_start();
     GwTest::redis_cmd('FLUSHALL');
 });
