@@ -17,6 +17,8 @@
 #include <openssl/evp.h>
 #include <jansson.h>
 
+#include "ngx_http_gw_shared.h"
+
 
 #define NGX_HTTP_GW_AUTH_JWT            0x01
 #define NGX_HTTP_GW_AUTH_APIKEY         0x02
@@ -228,6 +230,10 @@ typedef struct {
     ngx_str_t                   payload_json;
     ngx_str_t                   header_b64;
     ngx_str_t                   payload_b64;
+    ngx_uint_t                  problem_status; /* satisfy any: nginx's
+                                                   page for it is ours */
+    ngx_str_t                   problem_body;
+    unsigned                    replace:1;
 } ngx_http_gw_auth_ctx_t;
 
 
@@ -299,6 +305,11 @@ ngx_int_t ngx_http_gw_auth_local_get(ngx_http_gw_auth_local_t *local,
 void ngx_http_gw_auth_local_put(ngx_http_gw_auth_local_t *local,
     u_char *policy, u_char *keys, ngx_str_t *token, time_t expires,
     ngx_str_t *identity);
+
+/* ngx_http_gw_auth_satisfy.c: the problem body under "satisfy any" */
+ngx_int_t ngx_http_gw_auth_satisfy_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_gw_auth_satisfy_mark(ngx_http_request_t *r,
+    ngx_http_gw_auth_ctx_t *ctx, ngx_http_gw_problem_t *problem);
 
 /* ngx_http_gw_auth_apikey.c */
 char *ngx_http_gw_auth_apikey_load(ngx_conf_t *cf,

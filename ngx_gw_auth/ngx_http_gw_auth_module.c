@@ -1361,7 +1361,8 @@ ngx_http_gw_auth_reject(ngx_http_request_t *r,
 
     /*
      * Under "satisfy any" another access handler may still let the
-     * request in, so only the status is returned there.
+     * request in, so only the status is returned there; the problem
+     * replaces nginx's page if none does.
      */
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -1369,6 +1370,10 @@ ngx_http_gw_auth_reject(ngx_http_request_t *r,
     if (clcf->satisfy == NGX_HTTP_SATISFY_ANY
         && problem.status != NGX_HTTP_SERVICE_UNAVAILABLE)
     {
+        if (ngx_http_gw_auth_satisfy_mark(r, ctx, &problem) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return problem.status;
     }
 
@@ -1900,6 +1905,10 @@ ngx_http_gw_auth_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_gw_auth_handler;
+
+    if (ngx_http_gw_auth_satisfy_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_gw_auth_add_variables(cf);
 }

@@ -376,13 +376,24 @@ location /t {
     proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
 }
 --- request eval
-["GET /t", "GET /t"]
+["GET /t", "GET /t", "GET /t"]
 --- more_headers eval
-[main::hs({ sub => 'any-user' }), ""]
+[main::hs({ sub => 'any-user' }), "",
+ "Authorization: Bearer e30.e30.c2ln"]
 --- error_code eval
-[200, 401]
+[200, 401, 401]
 --- response_headers eval
-["!WWW-Authenticate", 'WWW-Authenticate: Bearer realm="api"']
+["!WWW-Authenticate",
+ "WWW-Authenticate: Bearer realm=\"api\"\nContent-Type: application/problem+json",
+ main::challenge('missing alg')
+ . "\nContent-Type: application/problem+json"]
+--- response_body eval
+["c=any-user|\n",
+ qq{{"type":"about:blank","title":"Unauthorized","status":401,"detail":"authentication required"}\r\n},
+ qq{{"type":"about:blank","title":"Unauthorized","status":401,"detail":"missing alg"}\r\n}]
+--- no_error_log
+[alert]
+[emerg]
 
 === TEST 19: satisfy all with deny: a good token is not enough
 --- config
@@ -541,3 +552,91 @@ location /t2 {
 [error]
 [alert]
 [emerg]
+
+=== TEST 26: satisfy any: once allow let the request in, later 401s are nginx's or the upstream's
+--- config
+location /t {
+    satisfy any;
+    allow 127.0.0.1;
+    deny all;
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    try_files /nonexistent =401;
+}
+location /u {
+    satisfy any;
+    allow 127.0.0.1;
+    deny all;
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/denied;
+}
+location /denied {
+    return 401 "the backend says no\n";
+}
+--- request eval
+["GET /t", "GET /u"]
+--- error_code eval
+[401, 401]
+--- response_headers eval
+["Content-Type: text/html", "Content-Type: text/plain"]
+--- response_body_like eval
+["401 Authorization Required", "^the backend says no\n\\z"]
+--- no_error_log
+[alert]
+[emerg]
+
+=== TEST 27: satisfy any: the operator's error_page wins over the problem
+--- config
+location /t {
+    satisfy any;
+    deny all;
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    error_page 401 /login.json;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location = /login.json {
+    return 200 '{"login":"/sso"}\n';
+}
+--- error_code: 401
+--- response_body
+{"login":"/sso"}
+
+=== TEST 28: satisfy any: HEAD gets the problem's headers and no body
+--- config
+location /t {
+    satisfy any;
+    deny all;
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+--- request
+HEAD /t
+--- error_code: 401
+--- response_headers
+Content-Type: application/problem+json
+Content-Length: 95
+WWW-Authenticate: Bearer realm="api"
+--- response_body
+--- no_error_log
+[alert]
+[emerg]
+
+=== TEST 29: satisfy any with a missing scope: the 403 problem replaces deny's page
+--- config
+location /t {
+    satisfy any;
+    deny all;
+    gw_auth jwt;
+    gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
+    gw_auth_scope admin;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+--- more_headers eval
+main::hs({ sub => 'u', scope => 'read' })
+--- error_code: 403
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: "status":403
