@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_gw_cache_decorate(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
 static void ngx_http_gw_cache_invalidate(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_cache_add_tags(ngx_pool_t *pool,
+    ngx_http_gw_cache_response_t *rs, ngx_str_t *value);
 static ngx_int_t ngx_http_gw_cache_analyze(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf, ngx_http_gw_cache_response_t *rs);
 static ngx_int_t ngx_http_gw_cache_decide(ngx_http_request_t *r,
@@ -366,6 +368,28 @@ ngx_http_gw_cache_decorate(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 }
 
 
+/* Cache-Tag and Surrogate-Key: " tag tag ", at most MAX_TAGS bytes */
+
+static ngx_int_t
+ngx_http_gw_cache_add_tags(ngx_pool_t *pool,
+    ngx_http_gw_cache_response_t *rs, ngx_str_t *value)
+{
+    if (rs->tags.data == NULL) {
+        rs->tags.data = ngx_pnalloc(pool, NGX_HTTP_GW_CACHE_MAX_TAGS);
+        if (rs->tags.data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    rs->tags.len += ngx_http_gw_cache_parse_tags(value->data, value->len,
+                                            rs->tags.data + rs->tags.len,
+                                            NGX_HTTP_GW_CACHE_MAX_TAGS
+                                            - rs->tags.len);
+
+    return NGX_OK;
+}
+
+
 /*
  * Reads the response's caching fields.  A targeted field (RFC 9213:
  * CDN-Cache-Control, else Surrogate-Control) replaces Cache-Control and
@@ -502,19 +526,11 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
             if (ngx_strncasecmp(h[i].key.data, (u_char *) "cache-tag", 9)
                 == 0)
             {
-                if (rs->tags.data == NULL) {
-                    rs->tags.data = ngx_pnalloc(r->pool,
-                                                NGX_HTTP_GW_CACHE_MAX_TAGS);
-                    if (rs->tags.data == NULL) {
-                        return NGX_ERROR;
-                    }
+                if (ngx_http_gw_cache_add_tags(r->pool, rs, &h[i].value)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
                 }
-
-                rs->tags.len += ngx_http_gw_cache_parse_tags(h[i].value.data,
-                                    h[i].value.len,
-                                    rs->tags.data + rs->tags.len,
-                                    NGX_HTTP_GW_CACHE_MAX_TAGS
-                                    - rs->tags.len);
             }
             break;
 
@@ -538,19 +554,11 @@ ngx_http_gw_cache_analyze(ngx_http_request_t *r,
                                        (u_char *) "surrogate-key", 13)
                        == 0)
             {
-                if (rs->tags.data == NULL) {
-                    rs->tags.data = ngx_pnalloc(r->pool,
-                                                NGX_HTTP_GW_CACHE_MAX_TAGS);
-                    if (rs->tags.data == NULL) {
-                        return NGX_ERROR;
-                    }
+                if (ngx_http_gw_cache_add_tags(r->pool, rs, &h[i].value)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
                 }
-
-                rs->tags.len += ngx_http_gw_cache_parse_tags(h[i].value.data,
-                                    h[i].value.len,
-                                    rs->tags.data + rs->tags.len,
-                                    NGX_HTTP_GW_CACHE_MAX_TAGS
-                                    - rs->tags.len);
             }
             break;
 
