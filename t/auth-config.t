@@ -472,18 +472,25 @@ gw_auth_zone tokens size=1m workers=4;
 --- error_log
 invalid parameter "workers=4"
 
-=== TEST 54: gw_auth_zone with worker_cache=100 loads
+=== TEST 54: gw_auth_zone with worker_cache=100 authenticates as usual
 --- http_config
 gw_auth_zone tokens size=1m worker_cache=100;
 --- config
 location /t {
     gw_auth jwt;
     gw_auth_jwt_key HS256 secret=$TEST_NGINX_HS_SECRET;
-    return 204;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
 }
---- request
-GET /t
---- error_code: 204
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["", "Authorization: Bearer " . GwAuth::jwt('HS256', { sub => 'w' }),
+ "Authorization: Bearer " . GwAuth::jwt('HS256', { sub => 'w' })]
+--- error_code eval
+[401, 200, 200]
+--- response_body eval
+[qq{{"type":"about:blank","title":"Unauthorized","status":401,"detail":"authentication required"}\r\n},
+ "ok\n", "ok\n"]
 --- no_error_log
 [error]
 [emerg]
