@@ -63,6 +63,11 @@ static void ngx_http_gw_cache_abandon(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx, ngx_uint_t pass);
 static void ngx_http_gw_cache_commit(ngx_http_request_t *r,
     ngx_http_gw_cache_ctx_t *ctx);
+static size_t ngx_http_gw_cache_pairs_size(
+    ngx_http_gw_cache_loc_conf_t *conf, ngx_list_t *headers,
+    ngx_uint_t *count, ngx_uint_t *oversized);
+static u_char *ngx_http_gw_cache_write_pairs(
+    ngx_http_gw_cache_loc_conf_t *conf, ngx_list_t *headers, u_char *p);
 static u_char *ngx_http_gw_cache_write_str(u_char *p, u_char *data,
     size_t len);
 static ngx_uint_t ngx_http_gw_cache_default_cacheable(ngx_uint_t status);
@@ -849,9 +854,7 @@ ngx_http_gw_cache_serialize(ngx_http_request_t *r,
     u_char                  *p;
     size_t                   size;
     uint16_t                 n;
-    ngx_uint_t               i, count;
-    ngx_list_part_t         *part;
-    ngx_table_elt_t         *h;
+    ngx_uint_t               count, oversized;
     ngx_http_headers_out_t  *ho;
 
     ho = &r->headers_out;
@@ -863,37 +866,11 @@ ngx_http_gw_cache_serialize(ngx_http_request_t *r,
     }
 
     size = 2 + ho->status_line.len + 2 + ho->content_type.len + 2
-           + 2 + ho->charset.len + 2;
-    count = 0;
+           + 2 + ho->charset.len + 2
+           + ngx_http_gw_cache_pairs_size(conf, &ho->headers, &count,
+                                          &oversized);
 
-    part = &ho->headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_gw_cache_skip_header(conf, &h[i])) {
-            continue;
-        }
-
-        if (h[i].key.len > 65535 || h[i].value.len > 65535) {
-            return NGX_DECLINED;
-        }
-
-        size += 2 + h[i].key.len + 2 + h[i].value.len;
-        count++;
-    }
-
-    if (count > 65535) {
+    if (oversized || count > 65535) {
         return NGX_DECLINED;
     }
 
@@ -914,7 +891,34 @@ ngx_http_gw_cache_serialize(ngx_http_request_t *r,
     n = (uint16_t) count;
     p = ngx_cpymem(p, &n, 2);
 
-    part = &ho->headers.part;
+    p = ngx_http_gw_cache_write_pairs(conf, &ho->headers, p);
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The headers a stored response keeps, as "name value" pairs, each string
+ * a 16-bit length and the bytes.  A header longer than that fits is left
+ * out of the pairs and counted apart.
+ */
+
+static size_t
+ngx_http_gw_cache_pairs_size(ngx_http_gw_cache_loc_conf_t *conf,
+    ngx_list_t *headers, ngx_uint_t *count, ngx_uint_t *oversized)
+{
+    size_t            size;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    size = 0;
+    *count = 0;
+    *oversized = 0;
+
+    part = &headers->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -933,13 +937,53 @@ ngx_http_gw_cache_serialize(ngx_http_request_t *r,
             continue;
         }
 
+        if (h[i].key.len > 65535 || h[i].value.len > 65535) {
+            (*oversized)++;
+            continue;
+        }
+
+        size += 2 + h[i].key.len + 2 + h[i].value.len;
+        (*count)++;
+    }
+
+    return size;
+}
+
+
+static u_char *
+ngx_http_gw_cache_write_pairs(ngx_http_gw_cache_loc_conf_t *conf,
+    ngx_list_t *headers, u_char *p)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &headers->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_gw_cache_skip_header(conf, &h[i])
+            || h[i].key.len > 65535 || h[i].value.len > 65535)
+        {
+            continue;
+        }
+
         p = ngx_http_gw_cache_write_str(p, h[i].key.data, h[i].key.len);
         p = ngx_http_gw_cache_write_str(p, h[i].value.data, h[i].value.len);
     }
 
-    out->len = p - out->data;
-
-    return NGX_OK;
+    return p;
 }
 
 
@@ -965,9 +1009,7 @@ ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
     time_t                         now;
     ngx_int_t                      rc;
     ngx_str_t                      updates;
-    ngx_uint_t                     i;
-    ngx_list_part_t               *part;
-    ngx_table_elt_t               *h;
+    ngx_uint_t                     count, oversized;
     ngx_http_gw_cache_zone_t      *zone;
     ngx_http_gw_cache_node_t      *node;
     ngx_http_gw_cache_entry_t     *e;
@@ -982,68 +1024,20 @@ ngx_http_gw_cache_refresh(ngx_http_request_t *r, ngx_http_gw_cache_ctx_t *ctx)
 
     /* the 304's own fields, as "name value" pairs */
 
-    size = 0;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_gw_cache_skip_header(conf, &h[i])
-            || h[i].key.len > 65535 || h[i].value.len > 65535)
-        {
-            continue;
-        }
-
-        size += 2 + h[i].key.len + 2 + h[i].value.len;
-    }
+    size = ngx_http_gw_cache_pairs_size(conf, &r->headers_out.headers, &count,
+                                        &oversized);
 
     updates.len = 0;
     updates.data = NULL;
 
     if (size) {
-        p = ngx_pnalloc(r->pool, size);
-        if (p == NULL) {
+        updates.data = ngx_pnalloc(r->pool, size);
+        if (updates.data == NULL) {
             return NGX_ERROR;
         }
 
-        updates.data = p;
-
-        part = &r->headers_out.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (ngx_http_gw_cache_skip_header(conf, &h[i])
-                || h[i].key.len > 65535 || h[i].value.len > 65535)
-            {
-                continue;
-            }
-
-            p = ngx_http_gw_cache_write_str(p, h[i].key.data, h[i].key.len);
-            p = ngx_http_gw_cache_write_str(p, h[i].value.data,
-                                            h[i].value.len);
-        }
+        p = ngx_http_gw_cache_write_pairs(conf, &r->headers_out.headers,
+                                          updates.data);
 
         updates.len = p - updates.data;
     }
