@@ -20,7 +20,7 @@ static ngx_int_t ngx_http_gw_cache_base_key(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf, ngx_uint_t as_get, ngx_str_t *key);
 static ngx_int_t ngx_http_gw_cache_invalidation(ngx_http_request_t *r,
     ngx_http_gw_cache_loc_conf_t *conf);
-static ngx_int_t ngx_http_gw_cache_subrequest_key(ngx_http_request_t *r,
+static ngx_int_t ngx_http_gw_cache_default_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_uint_t ngx_http_gw_cache_authenticated(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_cache_lookup(ngx_http_request_t *r,
@@ -281,8 +281,8 @@ ngx_http_gw_cache_base_key(ngx_http_request_t *r,
         r->main->method_name = ngx_http_gw_cache_get;
     }
 
-    if (conf->key_default && r != r->main) {
-        rc = ngx_http_gw_cache_subrequest_key(r, key);
+    if (conf->key_default) {
+        rc = ngx_http_gw_cache_default_key(r, key);
 
     } else {
         rc = ngx_http_complex_value(r, conf->key, key);
@@ -400,12 +400,13 @@ ngx_http_gw_cache_authenticated(ngx_http_request_t *r)
 
 
 /*
- * The default key of a subrequest: $request_uri is the main request's,
- * so the subrequest's own URI and arguments take its place.
+ * The default key, $scheme$request_method$host$request_uri, built without
+ * the script engine (the same bytes).  In a subrequest $request_uri is the
+ * main request's, so the subrequest's own URI and arguments take its place.
  */
 
 static ngx_int_t
-ngx_http_gw_cache_subrequest_key(ngx_http_request_t *r, ngx_str_t *key)
+ngx_http_gw_cache_default_key(ngx_http_request_t *r, ngx_str_t *key)
 {
     u_char                    *p;
     size_t                     len;
@@ -428,8 +429,14 @@ ngx_http_gw_cache_subrequest_key(ngx_http_request_t *r, ngx_str_t *key)
         host = cscf->server_name;
     }
 
-    len = scheme.len + r->method_name.len + host.len + r->uri.len + 1
-          + r->args.len;
+    len = scheme.len + r->method_name.len + host.len;
+
+    if (r == r->main) {
+        len += r->unparsed_uri.len;
+
+    } else {
+        len += r->uri.len + 1 + r->args.len;
+    }
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -441,11 +448,17 @@ ngx_http_gw_cache_subrequest_key(ngx_http_request_t *r, ngx_str_t *key)
     p = ngx_cpymem(p, scheme.data, scheme.len);
     p = ngx_cpymem(p, r->method_name.data, r->method_name.len);
     p = ngx_cpymem(p, host.data, host.len);
-    p = ngx_cpymem(p, r->uri.data, r->uri.len);
 
-    if (r->args.len) {
-        *p++ = '?';
-        p = ngx_cpymem(p, r->args.data, r->args.len);
+    if (r == r->main) {
+        p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    } else {
+        p = ngx_cpymem(p, r->uri.data, r->uri.len);
+
+        if (r->args.len) {
+            *p++ = '?';
+            p = ngx_cpymem(p, r->args.data, r->args.len);
+        }
     }
 
     key->len = p - key->data;

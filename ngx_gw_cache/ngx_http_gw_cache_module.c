@@ -170,10 +170,6 @@ ngx_module_t  ngx_http_gw_cache_module = {
 };
 
 
-static ngx_str_t  ngx_http_gw_cache_default_key =
-    ngx_string("$scheme$request_method$host$request_uri");
-
-
 static void *
 ngx_http_gw_cache_create_main_conf(ngx_conf_t *cf)
 {
@@ -236,38 +232,20 @@ ngx_http_gw_cache_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_gw_cache_loc_conf_t *prev = parent;
     ngx_http_gw_cache_loc_conf_t *conf = child;
 
-    u_char                            *p;
-    ngx_http_compile_complex_value_t   ccv;
+    u_char  *p;
 
     if (!conf->zone_set) {
         conf->zone = prev->zone;
         conf->zone_set = prev->zone_set;
     }
 
-    if (conf->key == NULL) {
+    if (conf->key == NULL && !conf->key_default) {
         conf->key = prev->key;
         conf->key_default = prev->key_default;
     }
 
     if (conf->key == NULL) {
-        conf->key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-        if (conf->key == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-        ccv.cf = cf;
-        ccv.value = &ngx_http_gw_cache_default_key;
-        ccv.complex_value = conf->key;
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        /* the next location inherits the compiled default */
-        prev->key = conf->key;
-        prev->key_default = 1;
+        /* $scheme$request_method$host$request_uri, built directly */
         conf->key_default = 1;
     }
 

@@ -409,3 +409,36 @@ location /backend {
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 14: the default key is $scheme$request_method$host$request_uri, byte for byte (HEAD keyed as GET, the URI as sent, before any rewrite)
+--- http_config
+gw_cache_zone c size=1m;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_valid 10s;
+    add_header X-Key $gw_cache_key;
+    add_header X-Want "$scheme$request_method$host$request_uri";
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /old {
+    rewrite ^ /t last;
+}
+location /backend {
+    return 200 "ok\n";
+}
+--- request eval
+["GET /t?a=1&b=%20x", "HEAD /t/%7Ex?q", "GET /old/y?z=1", "GET /t/h"]
+--- more_headers eval
+["", "", "", "Host: WWW.Example.COM:8080"]
+--- response_headers eval
+["X-Key: httpGETlocalhost/t?a=1&b=%20x\nX-Want: httpGETlocalhost/t?a=1&b=%20x",
+ "X-Key: httpGETlocalhost/t/%7Ex?q\nX-Want: httpHEADlocalhost/t/%7Ex?q",
+ "X-Key: httpGETlocalhost/old/y?z=1\nX-Want: httpGETlocalhost/old/y?z=1",
+ "X-Key: httpGETwww.example.com/t/h\nX-Want: httpGETwww.example.com/t/h"]
+--- no_error_log
+[error]
+[alert]
+[emerg]
