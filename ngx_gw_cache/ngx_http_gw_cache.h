@@ -83,10 +83,22 @@ struct ngx_http_gw_cache_chunk_s {
 #define ngx_http_gw_cache_prefetch(p)
 #endif
 
-#define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x67776361636865ULL
+#define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x6777636163686502ULL
 
 
 typedef struct ngx_http_gw_cache_node_s  ngx_http_gw_cache_node_t;
+
+/*
+ * A link of a bucket's chain, in the bucket array and in each key: the key
+ * it points to, that key's hash, and whether a key follows that one ("more"
+ * may stay set after the follower went).  A lookup reads keys only where a
+ * hash matches, so a miss in a bucket of one key touches no key.
+ */
+typedef struct {
+    ngx_http_gw_cache_node_t     *node;
+    uint32_t                      hash;
+    uint32_t                      more;
+} ngx_http_gw_cache_link_t;
 
 /*
  * One key: the variants stored for it and the fetch in flight.  A request
@@ -94,12 +106,11 @@ typedef struct ngx_http_gw_cache_node_s  ngx_http_gw_cache_node_t;
  * never freed, so the filters need no second lookup.
  */
 struct ngx_http_gw_cache_node_s {
-    /* what a chain walk reads, in the node's first cache line */
-    ngx_http_gw_cache_node_t     *next;          /* in the bucket */
+    ngx_http_gw_cache_link_t      next;          /* in the bucket */
+    ngx_http_gw_cache_link_t     *prev;          /* the link to this key */
     uint32_t                      hash;
     u_short                       len;
     u_short                       nvariants;
-    ngx_http_gw_cache_node_t    **prev;          /* what points to this */
     ngx_queue_t                   lru;
     ngx_queue_t                   variants;
     ngx_msec_t                    fetch_expire;  /* 0: no fetch in flight */
@@ -140,7 +151,7 @@ typedef struct {
 typedef struct {
     uint64_t                      magic;         /* this layout */
     uint64_t                      seed[2];       /* the key hash's key */
-    ngx_http_gw_cache_node_t    **buckets;
+    ngx_http_gw_cache_link_t     *buckets;
     ngx_uint_t                    mask;          /* buckets - 1 */
     ngx_queue_t                   lru;           /* most recent first */
     ngx_uint_t                    nodes;

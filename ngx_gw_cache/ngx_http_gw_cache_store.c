@@ -76,7 +76,7 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone->shpool->data = zone->sh;
 
     /*
-     * One bucket per 256 bytes of zone (a power of two, 3% of the zone):
+     * One bucket per 256 bytes of zone (a power of two, 6% of the zone):
      * a stored response takes at least 384 bytes, so that a full zone
      * has fewer keys than buckets and most chains hold one key or none.
      */
@@ -86,7 +86,7 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     zone->sh->buckets = ngx_slab_calloc(zone->shpool,
-                                        n * sizeof(ngx_http_gw_cache_node_t *));
+                                        n * sizeof(ngx_http_gw_cache_link_t));
     if (zone->sh->buckets == NULL) {
         return NGX_ERROR;
     }
@@ -168,11 +168,16 @@ ngx_http_gw_cache_hash(ngx_http_gw_cache_zone_t *zone, u_char *p, size_t len)
     last = p + (len & ~(size_t) 7);
 
     for ( /* void */ ; p < last; p += 8) {
+
+#if (NGX_HAVE_LITTLE_ENDIAN)
+        ngx_memcpy(&m, p, 8);
+#else
         m = 0;
 
         for (i = 0; i < 8; i++) {
             m |= (uint64_t) p[i] << (8 * i);
         }
+#endif
 
         v3 ^= m;
         ngx_http_gw_cache_sipround(v0, v1, v2, v3);
@@ -202,15 +207,24 @@ ngx_http_gw_cache_node_t *
 ngx_http_gw_cache_lookup_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_str_t *key, uint32_t hash)
 {
+    ngx_http_gw_cache_link_t  *l;
     ngx_http_gw_cache_node_t  *n;
 
-    for (n = zone->sh->buckets[hash & zone->sh->mask]; n; n = n->next) {
+    for (l = &zone->sh->buckets[hash & zone->sh->mask]; l->node;
+         l = &l->node->next)
+    {
+        if (l->hash == hash) {
+            n = l->node;
 
-        if (n->hash == hash
-            && n->len == key->len
-            && ngx_memcmp(n->key, key->data, key->len) == 0)
-        {
-            return n;
+            if (n->len == key->len
+                && ngx_memcmp(n->key, key->data, key->len) == 0)
+            {
+                return n;
+            }
+        }
+
+        if (!l->more) {
+            break;
         }
     }
 
@@ -219,38 +233,41 @@ ngx_http_gw_cache_lookup_locked(ngx_http_gw_cache_zone_t *zone,
 
 
 /*
- * Adds a key (after a failed lookup).  A full chain first loses its oldest
- * unpinned key, so that no lookup walks more than the cap; with every key
- * of the chain pinned, nothing is added.
+ * Adds a key (after a failed lookup) at the head of its bucket.  A full
+ * chain first loses its oldest unpinned key, so that no lookup walks more
+ * than the cap; with every key of the chain pinned, nothing is added.
  */
 
 ngx_http_gw_cache_node_t *
 ngx_http_gw_cache_node_create_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_str_t *key, uint32_t hash)
 {
-    ngx_uint_t                  len;
-    ngx_http_gw_cache_node_t   *n, *victim, **bucket;
+    ngx_uint_t                 len;
+    ngx_http_gw_cache_link_t  *bucket, *l;
+    ngx_http_gw_cache_node_t  *n, *victim;
 
     bucket = &zone->sh->buckets[hash & zone->sh->mask];
 
-    len = 0;
-    victim = NULL;
+    if (bucket->more) {
+        len = 0;
+        victim = NULL;
 
-    for (n = *bucket; n; n = n->next) {
-        len++;
+        for (l = bucket; l->node; l = &l->node->next) {
+            len++;
 
-        if (n->pins == 0) {
-            victim = n;
-        }
-    }
-
-    if (len >= NGX_HTTP_GW_CACHE_MAX_CHAIN) {
-        if (victim == NULL) {
-            return NULL;
+            if (l->node->pins == 0) {
+                victim = l->node;
+            }
         }
 
-        zone->sh->evictions++;
-        ngx_http_gw_cache_node_free_locked(zone, victim);
+        if (len >= NGX_HTTP_GW_CACHE_MAX_CHAIN) {
+            if (victim == NULL) {
+                return NULL;
+            }
+
+            zone->sh->evictions++;
+            ngx_http_gw_cache_node_free_locked(zone, victim);
+        }
     }
 
     n = ngx_http_gw_cache_alloc_locked(zone,
@@ -270,16 +287,18 @@ ngx_http_gw_cache_node_create_locked(ngx_http_gw_cache_zone_t *zone,
     n->pins = 0;
     n->pass_until = 0;
 
-    /* the eviction above may have changed the bucket's head */
+    /* read after the allocation: its evictions may have changed the chain */
 
     n->next = *bucket;
     n->prev = bucket;
 
-    if (n->next) {
-        n->next->prev = &n->next;
+    if (n->next.node) {
+        n->next.node->prev = &n->next;
     }
 
-    *bucket = n;
+    bucket->node = n;
+    bucket->hash = hash;
+    bucket->more = (n->next.node != NULL);
 
     ngx_queue_insert_head(&zone->sh->lru, &n->lru);
     zone->sh->nodes++;
@@ -346,8 +365,7 @@ static ngx_uint_t
 ngx_http_gw_cache_evict_locked(ngx_http_gw_cache_zone_t *zone)
 {
     ngx_uint_t                 skip;
-    ngx_queue_t               *q, *e;
-    ngx_slab_pool_t           *pool;
+    ngx_queue_t               *q;
     ngx_http_gw_cache_node_t  *n;
 
     for (skip = 0; skip < NGX_HTTP_GW_CACHE_MAX_SKIP; skip++) {
@@ -367,30 +385,6 @@ ngx_http_gw_cache_evict_locked(ngx_http_gw_cache_zone_t *zone)
 
         zone->sh->evictions++;
         ngx_http_gw_cache_node_free_locked(zone, n);
-
-        /*
-         * The next key to go is in the cache now (its neighbour was just
-         * unlinked).  What its eviction will touch is fetched meanwhile:
-         * its first response, what points to it in its chain, and the
-         * slab's descriptors of their pages.
-         */
-
-        if (!ngx_queue_empty(&zone->sh->lru)) {
-            q = ngx_queue_last(&zone->sh->lru);
-            n = ngx_queue_data(q, ngx_http_gw_cache_node_t, lru);
-            e = ngx_queue_head(&n->variants);
-            pool = zone->shpool;
-
-            ngx_http_gw_cache_prefetch(e);
-            ngx_http_gw_cache_prefetch(n->prev);
-            ngx_http_gw_cache_prefetch(&pool->pages[((u_char *) n
-                                       - pool->start) >> ngx_pagesize_shift]);
-
-            if (e != &n->variants) {
-                ngx_http_gw_cache_prefetch(&pool->pages[((u_char *) e
-                                       - pool->start) >> ngx_pagesize_shift]);
-            }
-        }
 
         return 1;
     }
@@ -446,10 +440,12 @@ ngx_http_gw_cache_node_free_locked(ngx_http_gw_cache_zone_t *zone,
 
     ngx_queue_remove(&node->lru);
 
+    /* stores only: what points to the key and what follows it */
+
     *node->prev = node->next;
 
-    if (node->next) {
-        node->next->prev = node->prev;
+    if (node->next.node) {
+        node->next.node->prev = node->prev;
     }
 
     zone->sh->nodes--;
