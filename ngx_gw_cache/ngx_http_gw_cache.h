@@ -77,11 +77,6 @@ struct ngx_http_gw_cache_chunk_s {
 /* pinned keys met at the LRU tail that one eviction moves past */
 #define NGX_HTTP_GW_CACHE_MAX_SKIP      32
 
-#if (defined __GNUC__)
-#define ngx_http_gw_cache_prefetch(p)  __builtin_prefetch(p)
-#else
-#define ngx_http_gw_cache_prefetch(p)
-#endif
 
 #define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x6777636163686502ULL
 

@@ -167,10 +167,6 @@ ngx_http_gw_cache_init_ctx(ngx_http_request_t *r,
 
     ctx->key = key;
     ctx->hash = ngx_http_gw_cache_hash(ctx->zone, key.data, key.len);
-
-    /* the bucket is in memory by the time the lookup reads it */
-    ngx_http_gw_cache_prefetch(
-                      &ctx->zone->sh->buckets[ctx->hash & ctx->zone->sh->mask]);
     ctx->has_auth = ngx_http_gw_cache_authenticated(r);
 
     ngx_http_set_ctx(r, ctx, ngx_http_gw_cache_module);

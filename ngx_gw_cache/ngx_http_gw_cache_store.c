@@ -30,6 +30,8 @@
 static void ngx_http_gw_cache_seed(ngx_http_gw_cache_sh_t *sh);
 static ngx_uint_t ngx_http_gw_cache_evict_locked(
     ngx_http_gw_cache_zone_t *zone);
+static void ngx_http_gw_cache_unlink_locked(ngx_http_gw_cache_zone_t *zone,
+    ngx_http_gw_cache_node_t *node);
 static ngx_uint_t ngx_http_gw_cache_node_matches(
     ngx_http_gw_cache_node_t *node, ngx_uint_t how, ngx_str_t *value);
 
@@ -440,17 +442,43 @@ ngx_http_gw_cache_node_free_locked(ngx_http_gw_cache_zone_t *zone,
 
     ngx_queue_remove(&node->lru);
 
-    /* stores only: what points to the key and what follows it */
-
-    *node->prev = node->next;
-
-    if (node->next.node) {
-        node->next.node->prev = node->prev;
-    }
+    ngx_http_gw_cache_unlink_locked(zone, node);
 
     zone->sh->nodes--;
 
     ngx_slab_free_locked(zone->shpool, node);
+}
+
+
+/*
+ * Takes a key out of its chain by stores to its neighbours.  When the key
+ * was the last of a chain of several, the link to the key before it no
+ * longer says that another follows, so that lookups stop there.
+ */
+
+static void
+ngx_http_gw_cache_unlink_locked(ngx_http_gw_cache_zone_t *zone,
+    ngx_http_gw_cache_node_t *node)
+{
+    ngx_http_gw_cache_link_t  *link;
+    ngx_http_gw_cache_node_t  *prev;
+
+    link = node->prev;
+    *link = node->next;
+
+    if (node->next.node) {
+        node->next.node->prev = link;
+        return;
+    }
+
+    if (link >= zone->sh->buckets && link <= &zone->sh->buckets[zone->sh->mask])
+    {
+        return;
+    }
+
+    prev = (ngx_http_gw_cache_node_t *)
+               ((u_char *) link - offsetof(ngx_http_gw_cache_node_t, next));
+    prev->prev->more = 0;
 }
 
 
