@@ -27,6 +27,7 @@
     v2 = ngx_http_gw_cache_rotl(v2, 32)
 
 
+static void ngx_http_gw_cache_huge_pages(ngx_shm_zone_t *shm_zone);
 static void ngx_http_gw_cache_seed(ngx_http_gw_cache_sh_t *sh);
 static ngx_uint_t ngx_http_gw_cache_evict_locked(
     ngx_http_gw_cache_zone_t *zone);
@@ -64,6 +65,8 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    ngx_http_gw_cache_huge_pages(shm_zone);
 
     if (shm_zone->shm.exists) {
         zone->sh = zone->shpool->data;
@@ -119,6 +122,29 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone->shpool->log_nomem = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * A miss reads a bucket and a key at random places of the zone, and each
+ * can cost a page walk: where the kernel allows huge pages for shared
+ * memory on request (Linux: transparent_hugepage/shmem_enabled "advise"),
+ * the zone asks for them.  Elsewhere the advice is ignored.
+ */
+
+static void
+ngx_http_gw_cache_huge_pages(ngx_shm_zone_t *shm_zone)
+{
+#if (NGX_LINUX && defined MADV_HUGEPAGE)
+
+    if (madvise(shm_zone->shm.addr, shm_zone->shm.size, MADV_HUGEPAGE) == -1)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, shm_zone->shm.log, ngx_errno,
+                       "gw_cache_zone \"%V\": madvise(MADV_HUGEPAGE) failed",
+                       &shm_zone->shm.name);
+    }
+
+#endif
 }
 
 

@@ -297,3 +297,36 @@ X-Cache-Status: HIT
 [alert]
 [emerg]
 [crit]
+
+
+
+=== TEST 10: 120 keys in 512 buckets (chains of two and more, whatever the seed): each found again; purging every other one by key leaves the rest found
+--- http_config
+gw_cache_zone c size=128k;
+--- config
+location /t {
+    gw_cache c;
+    gw_cache_key $uri;
+    gw_cache_valid 10s;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location /backend {
+    return 200 "ok\n";
+}
+location = /purge {
+    gw_cache_purge c;
+}
+--- request eval
+[(map { "GET /t/$_" } 1 .. 120), (map { "GET /t/$_" } 1 .. 120),
+ (map { "GET /purge?key=/t/" . (2 * $_) } 1 .. 60),
+ (map { "GET /t/$_" } 1 .. 120)]
+--- response_body eval
+[("ok\n") x 240, ("{\"purged\":1}\n") x 60, ("ok\n") x 120]
+--- response_headers eval
+[("X-Cache-Status: MISS") x 120, ("X-Cache-Status: HIT") x 120,
+ ("") x 60,
+ (map { $_ % 2 ? "X-Cache-Status: HIT" : "X-Cache-Status: MISS" } 1 .. 120)]
+--- no_error_log
+[error]
+[alert]
+[crit]
