@@ -78,22 +78,37 @@ struct ngx_http_gw_cache_chunk_s {
 #define NGX_HTTP_GW_CACHE_MAX_SKIP      32
 
 
-#define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x6777636163686502ULL
+#define NGX_HTTP_GW_CACHE_ZONE_MAGIC    0x6777636163686503ULL
 
 
 typedef struct ngx_http_gw_cache_node_s  ngx_http_gw_cache_node_t;
 
 /*
- * A link of a bucket's chain, in the bucket array and in each key: the key
- * it points to, that key's hash, and whether a key follows that one ("more"
- * may stay set after the follower went).  A lookup reads keys only where a
- * hash matches, so a miss in a bucket of one key touches no key.
+ * A link of a bucket's chain, in the bucket array and in each key: where
+ * the key it points to is (in 8-byte units from the zone's start; 0: no
+ * key) and that key's hash, whose lowest bit says instead whether a key
+ * follows that one (it may stay set after the follower went, until a
+ * lookup walks there).  A lookup reads keys only where a hash matches, so
+ * a miss in a bucket of one key touches no key; 8 bytes a link keep the
+ * bucket array small (3% of the zone).
  */
 typedef struct {
-    ngx_http_gw_cache_node_t     *node;
-    uint32_t                      hash;
-    uint32_t                      more;
+    uint32_t                      node;
+    uint32_t                      tag;
 } ngx_http_gw_cache_link_t;
+
+#define NGX_HTTP_GW_CACHE_MORE          1
+
+#define ngx_http_gw_cache_link_node(zone, l)                                  \
+    ((ngx_http_gw_cache_node_t *) ((u_char *) (zone)->shpool                  \
+                                   + ((uintptr_t) (l)->node << 3)))
+
+#define ngx_http_gw_cache_link_offset(zone, n)                                \
+    ((uint32_t) (((u_char *) (n) - (u_char *) (zone)->shpool) >> 3))
+
+/* the largest zone a link can point into */
+#define NGX_HTTP_GW_CACHE_MAX_ZONE      ((off_t) 8 << 32)
+
 
 /*
  * One key: the variants stored for it and the fetch in flight.  A request

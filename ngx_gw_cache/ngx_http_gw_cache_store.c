@@ -81,7 +81,7 @@ ngx_http_gw_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone->shpool->data = zone->sh;
 
     /*
-     * One bucket per 256 bytes of zone (a power of two, 6% of the zone):
+     * One bucket per 256 bytes of zone (a power of two, 3% of the zone):
      * a stored response takes at least 384 bytes, so that a full zone
      * has fewer keys than buckets and most chains hold one key or none.
      */
@@ -235,23 +235,29 @@ ngx_http_gw_cache_node_t *
 ngx_http_gw_cache_lookup_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_str_t *key, uint32_t hash)
 {
-    ngx_http_gw_cache_link_t  *l;
+    ngx_http_gw_cache_link_t  *l, *next;
     ngx_http_gw_cache_node_t  *n;
 
-    for (l = &zone->sh->buckets[hash & zone->sh->mask]; l->node;
-         l = &l->node->next)
-    {
-        if (l->hash == hash) {
-            n = l->node;
+    for (l = &zone->sh->buckets[hash & zone->sh->mask]; l->node; l = next) {
 
-            if (n->len == key->len
-                && ngx_memcmp(n->key, key->data, key->len) == 0)
-            {
-                return n;
-            }
+        n = ngx_http_gw_cache_link_node(zone, l);
+
+        if (((l->tag ^ hash) & ~NGX_HTTP_GW_CACHE_MORE) == 0
+            && n->len == key->len
+            && ngx_memcmp(n->key, key->data, key->len) == 0)
+        {
+            return n;
         }
 
-        if (!l->more) {
+        if (!(l->tag & NGX_HTTP_GW_CACHE_MORE)) {
+            break;
+        }
+
+        next = &n->next;
+
+        if (next->node == 0) {
+            /* the key that followed went: the next lookup stops here */
+            l->tag &= ~NGX_HTTP_GW_CACHE_MORE;
             break;
         }
     }
@@ -276,15 +282,16 @@ ngx_http_gw_cache_node_create_locked(ngx_http_gw_cache_zone_t *zone,
 
     bucket = &zone->sh->buckets[hash & zone->sh->mask];
 
-    if (bucket->more) {
+    if (bucket->tag & NGX_HTTP_GW_CACHE_MORE) {
         len = 0;
         victim = NULL;
 
-        for (l = bucket; l->node; l = &l->node->next) {
+        for (l = bucket; l->node; l = &n->next) {
+            n = ngx_http_gw_cache_link_node(zone, l);
             len++;
 
-            if (l->node->pins == 0) {
-                victim = l->node;
+            if (n->pins == 0) {
+                victim = n;
             }
         }
 
@@ -320,13 +327,13 @@ ngx_http_gw_cache_node_create_locked(ngx_http_gw_cache_zone_t *zone,
     n->next = *bucket;
     n->prev = bucket;
 
-    if (n->next.node) {
-        n->next.node->prev = &n->next;
-    }
+    bucket->node = ngx_http_gw_cache_link_offset(zone, n);
+    bucket->tag = hash & ~NGX_HTTP_GW_CACHE_MORE;
 
-    bucket->node = n;
-    bucket->hash = hash;
-    bucket->more = (n->next.node != NULL);
+    if (n->next.node) {
+        ngx_http_gw_cache_link_node(zone, &n->next)->prev = &n->next;
+        bucket->tag |= NGX_HTTP_GW_CACHE_MORE;
+    }
 
     ngx_queue_insert_head(&zone->sh->lru, &n->lru);
     zone->sh->nodes++;
@@ -476,35 +483,17 @@ ngx_http_gw_cache_node_free_locked(ngx_http_gw_cache_zone_t *zone,
 }
 
 
-/*
- * Takes a key out of its chain by stores to its neighbours.  When the key
- * was the last of a chain of several, the link to the key before it no
- * longer says that another follows, so that lookups stop there.
- */
+/* takes a key out of its chain by stores to its neighbours only */
 
 static void
 ngx_http_gw_cache_unlink_locked(ngx_http_gw_cache_zone_t *zone,
     ngx_http_gw_cache_node_t *node)
 {
-    ngx_http_gw_cache_link_t  *link;
-    ngx_http_gw_cache_node_t  *prev;
-
-    link = node->prev;
-    *link = node->next;
+    *node->prev = node->next;
 
     if (node->next.node) {
-        node->next.node->prev = link;
-        return;
+        ngx_http_gw_cache_link_node(zone, &node->next)->prev = node->prev;
     }
-
-    if (link >= zone->sh->buckets && link <= &zone->sh->buckets[zone->sh->mask])
-    {
-        return;
-    }
-
-    prev = (ngx_http_gw_cache_node_t *)
-               ((u_char *) link - offsetof(ngx_http_gw_cache_node_t, next));
-    prev->prev->more = 0;
 }
 
 
