@@ -416,7 +416,7 @@ ngx_http_gw_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if ((off_t) size > NGX_HTTP_GW_CACHE_MAX_ZONE) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "gw_cache_zone \"%V\": \"%V\" is over "
-                                   "32g, the largest zone", &value[1],
+                                   "32768m, the largest zone", &value[1],
                                    &value[i]);
                 return NGX_CONF_ERROR;
             }

@@ -356,3 +356,17 @@ ok
 [error]
 [alert]
 [emerg]
+
+
+
+=== TEST 24: a zone over 32768m fails nginx -t naming the size
+--- http_config
+gw_cache_zone c size=32769m;
+--- config
+location /t {
+    gw_cache c;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b;
+}
+--- must_die
+--- error_log
+gw_cache_zone "c": "size=32769m" is over 32768m, the largest zone
