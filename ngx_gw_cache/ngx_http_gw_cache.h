@@ -217,7 +217,6 @@ typedef struct {
     ngx_msec_t                    lock_timeout;
     ngx_http_gw_cache_zone_t     *purge;
     ngx_uint_t                    zone_set;
-    ngx_uint_t                    key_default;
 } ngx_http_gw_cache_loc_conf_t;
 
 

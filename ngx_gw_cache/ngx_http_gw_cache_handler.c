@@ -277,7 +277,7 @@ ngx_http_gw_cache_base_key(ngx_http_request_t *r,
         r->main->method_name = ngx_http_gw_cache_get;
     }
 
-    if (conf->key_default) {
+    if (conf->key == NULL) {
         rc = ngx_http_gw_cache_default_key(r, key);
 
     } else {

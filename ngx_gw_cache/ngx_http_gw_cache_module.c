@@ -211,7 +211,6 @@ ngx_http_gw_cache_create_loc_conf(ngx_conf_t *cf)
      *     conf->status_header = { 0, NULL };
      *     conf->purge = NULL;
      *     conf->zone_set = 0;
-     *     conf->key_default = 0;
      *     conf->methods = 0;
      */
 
@@ -239,14 +238,10 @@ ngx_http_gw_cache_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->zone_set = prev->zone_set;
     }
 
-    if (conf->key == NULL && !conf->key_default) {
-        conf->key = prev->key;
-        conf->key_default = prev->key_default;
-    }
+    /* NULL: the default key, built from the request's fields */
 
     if (conf->key == NULL) {
-        /* $scheme$request_method$host$request_uri, built directly */
-        conf->key_default = 1;
+        conf->key = prev->key;
     }
 
     ngx_conf_merge_ptr_value(conf->valid, prev->valid, NULL);
